@@ -1,0 +1,221 @@
+"""HDF5 files of the project: atomic writing, checked reading, and the data and model formats.
+
+Every file carries root attributes ``schema`` (e.g. ``"fixedpoints/model"``) and ``schema_version``.
+Writers go through `atomic_h5` (temporary file in the target folder, then ``os.replace``), so an
+interrupted job never leaves a file at the final path. Readers go through `read_h5`, which turns
+every failure into a `FileFormatError` whose one-line message starts with the file name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import h5py
+import numpy as np
+
+from .models import RNN, check_rnn_type, params_from_arrays
+from .training import TrainingHistory
+
+SCHEMA_VERSION = 1
+DATA_SCHEMA = "fixedpoints/data"
+MODEL_SCHEMA = "fixedpoints/model"
+DATA_SPLITS = ("train", "valid", "test")
+
+
+class FileFormatError(ValueError):
+    """An input file is missing, unreadable, or not in the expected format; the message names it."""
+
+
+@contextlib.contextmanager
+def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
+    """Open a new HDF5 file for writing that appears at ``path`` only when the block succeeds.
+
+    The root attributes ``schema`` and ``schema_version`` are written first.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp_name, "w", track_order=True) as f:
+            f.attrs["schema"] = schema
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            yield f
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+@contextlib.contextmanager
+def read_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
+    """Open ``path`` for reading after checking its ``schema`` and ``schema_version``.
+
+    Any error raised while the block reads the file (missing key, unreadable data) becomes a
+    `FileFormatError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: file not found")
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, ValueError, RuntimeError) as error:
+        raise FileFormatError(f"{path}: not a readable HDF5 file ({_one_line(error)})") from None
+    try:
+        with f:
+            found = attr_text(f.attrs.get("schema"))
+            if found != schema:
+                raise FileFormatError(f"{path}: schema is {found!r}, expected {schema!r}")
+            version = f.attrs.get("schema_version")
+            if version is None or np.ndim(version) != 0 or not 1 <= int(version) <= SCHEMA_VERSION:
+                raise FileFormatError(f"{path}: schema_version is {version!r}, this version of fixedpoints "
+                                      f"reads {SCHEMA_VERSION}")
+            yield f
+    except FileFormatError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError) as error:
+        raise FileFormatError(f"{path}: {_one_line(error)}") from None
+
+
+def attr_text(value) -> str | None:
+    """An HDF5 string attribute as ``str`` (h5py may return bytes or numpy strings)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def read_array(group: h5py.Group, key: str, *, ndim: int | None = None, dtype=None,
+               finite: bool = False) -> np.ndarray:
+    """Read dataset ``key`` of ``group``; raise KeyError/ValueError naming it when absent or malformed."""
+    if key not in group:
+        raise KeyError(f"missing dataset {group.name.rstrip('/')}/{key}")
+    node = group[key]
+    if not isinstance(node, h5py.Dataset):
+        raise ValueError(f"{node.name} is not a dataset")
+    value = node[()]
+    if ndim is not None and np.ndim(value) != ndim:
+        raise ValueError(f"dataset {node.name} has {np.ndim(value)} dimensions, expected {ndim}")
+    if dtype is not None:
+        value = np.asarray(value, dtype)
+    if finite and not np.all(np.isfinite(value)):
+        raise ValueError(f"dataset {node.name} contains NaN or inf")
+    return value
+
+
+def read_attr(obj, key: str, kind: type, path: str | os.PathLike | None = None):
+    """Attribute ``key`` converted to ``kind`` (int, float, bool or str); KeyError names it if absent."""
+    if key not in obj.attrs:
+        raise KeyError(f"missing attribute {key!r}")
+    value = obj.attrs[key]
+    if kind is str:
+        return attr_text(value)
+    if np.ndim(value) != 0:
+        raise ValueError(f"attribute {key!r} must be a scalar, got shape {np.shape(value)}")
+    return kind(value)
+
+
+# -- data.h5 --------------------------------------------------------------------------------------
+
+def save_data(path: str | os.PathLike, splits: Mapping[str, Mapping[str, np.ndarray]], *, n_bits: int,
+              n_time: int, p: float, seed: int) -> None:
+    """Write ``data.h5``: attrs task/n_bits/n_time/p/seed, groups train/valid/test with inputs/targets."""
+    with atomic_h5(path, DATA_SCHEMA) as f:
+        f.attrs.update(task="flipflop", n_bits=int(n_bits), n_time=int(n_time), p=float(p), seed=int(seed))
+        for split in DATA_SPLITS:
+            group = f.create_group(split)
+            for key in ("inputs", "targets"):
+                group.create_dataset(key, data=np.asarray(splits[split][key], np.float32))
+
+
+def load_data(path: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
+    """Read ``data.h5`` → (``{split: {"inputs", "targets"}}``, root attributes), all checked."""
+    with read_h5(path, DATA_SCHEMA) as f:
+        attrs = {"task": read_attr(f, "task", str), "n_bits": read_attr(f, "n_bits", int),
+                 "n_time": read_attr(f, "n_time", int), "p": read_attr(f, "p", float),
+                 "seed": read_attr(f, "seed", int)}
+        splits = {}
+        for split in DATA_SPLITS:
+            if split not in f:
+                raise KeyError(f"missing group /{split}")
+            group = f[split]
+            arrays = {key: read_array(group, key, ndim=3, dtype=np.float32, finite=True)
+                      for key in ("inputs", "targets")}
+            expected = arrays["inputs"].shape[:2] + (attrs["n_bits"],)
+            for key, value in arrays.items():
+                if value.shape != expected or value.shape[0] == 0:
+                    raise ValueError(f"dataset /{split}/{key} has shape {value.shape}, expected "
+                                     f"[trials>0, time, n_bits={attrs['n_bits']}] matching /{split}/inputs")
+            splits[split] = arrays
+    return splits, attrs
+
+
+# -- model.h5 -------------------------------------------------------------------------------------
+
+def save_model(rnn: RNN, path: str | os.PathLike, history: TrainingHistory | None = None,
+               seed: int | None = None) -> None:
+    """Write ``model.h5``: attrs rnn_type/sizes/seed, group ``params``, and group ``training`` if given."""
+    if seed is None:
+        seed = history.hyperparameters.get("seed", -1) if history is not None else -1
+    with atomic_h5(path, MODEL_SCHEMA) as f:
+        f.attrs.update(rnn_type=rnn.rnn_type, n_inputs=rnn.n_inputs, n_hidden=rnn.n_hidden,
+                       n_outputs=rnn.n_outputs, seed=int(seed))
+        params = f.create_group("params")
+        for name in sorted(rnn.params):
+            params.create_dataset(name, data=np.asarray(rnn.params[name], np.float32))
+        if history is not None:
+            training = f.create_group("training")
+            training.create_dataset("train_loss", data=np.asarray(history.train_loss, np.float64))
+            training.create_dataset("valid_loss", data=np.asarray(history.valid_loss, np.float64))
+            training.create_dataset("valid_epoch", data=np.asarray(history.valid_epoch, np.int64))
+            training.attrs.update(epochs=int(history.epochs), final_train_loss=history.final_train_loss,
+                                  final_valid_loss=history.final_valid_loss, converged=bool(history.converged),
+                                  diverged=bool(history.diverged), wall_s=float(history.wall_s),
+                                  **history.hyperparameters)
+
+
+def load_model(path: str | os.PathLike) -> RNN:
+    """Read the network of ``model.h5``; a file with only root attrs and ``params`` is enough."""
+    with read_h5(path, MODEL_SCHEMA) as f:
+        rnn_type = check_rnn_type(read_attr(f, "rnn_type", str))
+        if "params" not in f:
+            raise KeyError("missing group /params")
+        arrays = {name: read_array(f["params"], name) for name in f["params"]}
+        try:
+            params = params_from_arrays(rnn_type, arrays, source="/params")
+        except ValueError as error:
+            raise FileFormatError(f"{path}: {error}") from None
+        rnn = RNN(rnn_type, params)
+        for key in ("n_inputs", "n_hidden", "n_outputs"):
+            if key in f.attrs and read_attr(f, key, int) != getattr(rnn, key):
+                raise ValueError(f"attribute {key}={f.attrs[key]} disagrees with /params "
+                                 f"({key}={getattr(rnn, key)})")
+    return rnn
+
+
+def load_history(path: str | os.PathLike) -> TrainingHistory | None:
+    """The `TrainingHistory` stored in ``model.h5``, or None for a file without a ``training`` group."""
+    with read_h5(path, MODEL_SCHEMA) as f:
+        if "training" not in f:
+            return None
+        group = f["training"]
+        known = {"epochs", "final_train_loss", "final_valid_loss", "converged", "diverged", "wall_s"}
+        return TrainingHistory(
+            train_loss=read_array(group, "train_loss", ndim=1, dtype=np.float64),
+            valid_loss=read_array(group, "valid_loss", ndim=1, dtype=np.float64),
+            valid_epoch=read_array(group, "valid_epoch", ndim=1, dtype=np.int64),
+            epochs=read_attr(group, "epochs", int), converged=read_attr(group, "converged", bool),
+            diverged=read_attr(group, "diverged", bool), wall_s=read_attr(group, "wall_s", float),
+            hyperparameters={k: v.item() if hasattr(v, "item") else v
+                             for k, v in group.attrs.items() if k not in known})

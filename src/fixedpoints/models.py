@@ -1,0 +1,257 @@
+"""Recurrent cells as pure functions over parameter pytrees, and the `RNN` wrapper.
+
+Row-vector convention (as in the seed tutorial): a state is ``h[d]`` or ``h_bxd``,
+an input ``u[m]`` or ``u_bxm``, and weights multiply from the right.
+
+* tanh:  h' = tanh(u @ w_ih + h @ w_hh + b_h)
+* gru:   r = σ(u @ w_ir + h @ w_hr + b_r),  z = σ(u @ w_iz + h @ w_hz + b_z),
+         n = tanh(u @ w_in + (r * h) @ w_hn + b_n),  h' = (1 − z) * n + z * h
+* lstm:  i, f, o = σ(u @ w_i? + h @ w_h? + b_?),  g = tanh(u @ w_ig + h @ w_hg + b_g),
+         c' = f * c + i * g,  h' = o * tanh(c');  the state is concat(h, c) (size 2·n_hidden)
+
+Readout for all: ``y = h @ w_out + b_out`` (for the LSTM, ``h`` is the first half of the state).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+RNN_TYPES = ("tanh", "gru", "lstm")
+
+Params = dict[str, jax.Array]
+
+
+def tanh_step(params: Mapping[str, jax.Array], h: jax.Array, u: jax.Array) -> jax.Array:
+    """One vanilla RNN step, h' = tanh(u @ w_ih + h @ w_hh + b_h); shapes [..., d], [..., m]."""
+    return jnp.tanh(u @ params["w_ih"] + h @ params["w_hh"] + params["b_h"])
+
+
+def gru_step(params: Mapping[str, jax.Array], h: jax.Array, u: jax.Array) -> jax.Array:
+    """One GRU step (Cho et al. 2014, the reset gate applied before w_hn); shapes [..., d], [..., m]."""
+    r = jax.nn.sigmoid(u @ params["w_ir"] + h @ params["w_hr"] + params["b_r"])
+    z = jax.nn.sigmoid(u @ params["w_iz"] + h @ params["w_hz"] + params["b_z"])
+    n = jnp.tanh(u @ params["w_in"] + (r * h) @ params["w_hn"] + params["b_n"])
+    return (1.0 - z) * n + z * h
+
+
+def lstm_step(params: Mapping[str, jax.Array], state: jax.Array, u: jax.Array) -> jax.Array:
+    """One LSTM step on the joint state ``concat(h, c)`` [..., 2n]; returns ``concat(h', c')``."""
+    n_hidden = params["w_hi"].shape[0]
+    h, c = state[..., :n_hidden], state[..., n_hidden:]
+
+    def gate(name: str) -> jax.Array:
+        return u @ params[f"w_i{name}"] + h @ params[f"w_h{name}"] + params[f"b_{name}"]
+
+    i, f, o = jax.nn.sigmoid(gate("i")), jax.nn.sigmoid(gate("f")), jax.nn.sigmoid(gate("o"))
+    c_next = f * c + i * jnp.tanh(gate("g"))
+    return jnp.concatenate([o * jnp.tanh(c_next), c_next], axis=-1)
+
+
+STEP_FUNCTIONS: dict[str, Callable] = {"tanh": tanh_step, "gru": gru_step, "lstm": lstm_step}
+
+
+def readout(params: Mapping[str, jax.Array], state: jax.Array) -> jax.Array:
+    """y = h @ w_out + b_out, with ``h`` the first ``n_hidden`` entries of the state [..., d]."""
+    n_hidden = params["w_out"].shape[0]
+    return state[..., :n_hidden] @ params["w_out"] + params["b_out"]
+
+
+def check_rnn_type(rnn_type: str) -> str:
+    """Return ``rnn_type`` lower-cased, or raise ValueError naming it and the choices."""
+    name = str(rnn_type).lower()
+    if name not in RNN_TYPES:
+        raise ValueError(f"unknown rnn_type {rnn_type!r}; expected one of {', '.join(RNN_TYPES)}")
+    return name
+
+
+def state_size(rnn_type: str, n_hidden: int) -> int:
+    """Size of the state the fixed-point analysis sees: 2·n_hidden for the LSTM, else n_hidden."""
+    return 2 * n_hidden if check_rnn_type(rnn_type) == "lstm" else n_hidden
+
+
+def parameter_shapes(rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int) -> dict[str, tuple]:
+    """Name → shape of every parameter of a cell, readout and initial state included."""
+    rnn_type = check_rnn_type(rnn_type)
+    m, n = n_inputs, n_hidden
+    shapes: dict[str, tuple] = {}
+    gates = {"tanh": [("ih", "hh", "h")], "gru": [("ir", "hr", "r"), ("iz", "hz", "z"), ("in", "hn", "n")],
+             "lstm": [(f"i{g}", f"h{g}", g) for g in "ifgo"]}[rnn_type]
+    for w_in, w_rec, b in gates:
+        shapes[f"w_{w_in}"] = (m, n)
+        shapes[f"w_{w_rec}"] = (n, n)
+        shapes[f"b_{b}"] = (n,)
+    shapes["w_out"] = (n, n_outputs)
+    shapes["b_out"] = (n_outputs,)
+    shapes["h0"] = (state_size(rnn_type, n),)
+    return shapes
+
+
+def init_params(rnn_type: str, key: jax.Array, n_inputs: int, n_hidden: int, n_outputs: int) -> Params:
+    """Initial parameters; for tanh and GRU exactly the seed tutorial's ``FlipFlopRNN`` recipe.
+
+    ``k1..k4 = split(key, 4)``; input weights N(0, 0.1²), recurrent weights N(0, 0.5²), biases 0,
+    ``w_out = 0.1·N(0,1)`` drawn from k3, ``h0 = 0``. The GRU draws its candidate weights from
+    ``k5, k6 = split(k4, 4)[:2]``. The LSTM (not in the seed) uses the same scales with one key per
+    weight and a forget-gate bias of 1.
+    """
+    rnn_type = check_rnn_type(rnn_type)
+    m, n = n_inputs, n_hidden
+    normal = jax.random.normal
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    if rnn_type == "tanh":
+        params = {"w_ih": normal(k1, (m, n)) * 0.1, "w_hh": normal(k2, (n, n)) * 0.5, "b_h": jnp.zeros(n)}
+    elif rnn_type == "gru":
+        k5, k6, _, _ = jax.random.split(k4, 4)
+        params = {
+            "w_ir": normal(k1, (m, n)) * 0.1, "w_hr": normal(k2, (n, n)) * 0.5,
+            "w_iz": normal(k3, (m, n)) * 0.1, "w_hz": normal(k4, (n, n)) * 0.5,
+            "w_in": normal(k5, (m, n)) * 0.1, "w_hn": normal(k6, (n, n)) * 0.5,
+            "b_r": jnp.zeros(n), "b_z": jnp.zeros(n), "b_n": jnp.zeros(n),
+        }
+    else:
+        gate_keys = jax.random.split(k1, 8)
+        params = {}
+        for j, g in enumerate("ifgo"):
+            params[f"w_i{g}"] = normal(gate_keys[2 * j], (m, n)) * 0.1
+            params[f"w_h{g}"] = normal(gate_keys[2 * j + 1], (n, n)) * 0.5
+            params[f"b_{g}"] = jnp.ones(n) if g == "f" else jnp.zeros(n)
+    params["w_out"] = normal(k3, (n, n_outputs)) * 0.1
+    params["b_out"] = jnp.zeros(n_outputs)
+    params["h0"] = jnp.zeros(state_size(rnn_type, n))
+    return {name: jnp.asarray(value, jnp.float32) for name, value in params.items()}
+
+
+def run_rnn(rnn_type: str, params: Mapping[str, jax.Array], inputs_bxtxm: jax.Array,
+            h0_bxd: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Run a cell over time with ``lax.scan``: ([b,t,m], [b,d]) → (outputs [b,t,out], states [b,t,d])."""
+    step = STEP_FUNCTIONS[rnn_type]
+
+    def scan_step(h_bxd, u_bxm):
+        h_next = step(params, h_bxd, u_bxm)
+        return h_next, (readout(params, h_next), h_next)
+
+    _, (outputs_txbxo, states_txbxd) = jax.lax.scan(scan_step, h0_bxd, jnp.swapaxes(inputs_bxtxm, 0, 1))
+    return jnp.swapaxes(outputs_txbxo, 0, 1), jnp.swapaxes(states_txbxd, 0, 1)
+
+
+_run_rnn_jit = jax.jit(run_rnn, static_argnums=0)
+
+
+@jax.tree_util.register_pytree_node_class
+class RNN:
+    """A recurrent network: ``rnn_type`` plus a parameter dict (a JAX pytree).
+
+    ``rnn(inputs[b,t,m], hidden[b,d]=None)`` follows the seed's contract: for ``t > 1`` it returns
+    (outputs [b,t,out], states [b,t,d]); for ``t == 1`` it returns (outputs [b,1,out], h_next [b,d]),
+    which is what a fixed-point finder calls.
+    """
+
+    def __init__(self, rnn_type: str, params: Mapping[str, jax.Array]):
+        self.rnn_type = check_rnn_type(rnn_type)
+        self.params = dict(params)
+
+    @classmethod
+    def init(cls, rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int, seed: int = 0) -> "RNN":
+        """A freshly initialised network; the weights depend only on (rnn_type, sizes, seed)."""
+        rnn_type = check_rnn_type(rnn_type)
+        for name, value in (("n_inputs", n_inputs), ("n_hidden", n_hidden), ("n_outputs", n_outputs)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        key = jax.random.PRNGKey(int(seed))
+        return cls(rnn_type, init_params(rnn_type, key, int(n_inputs), int(n_hidden), int(n_outputs)))
+
+    # -- sizes --------------------------------------------------------------------------------
+    @property
+    def n_inputs(self) -> int:
+        return int(self._input_weight().shape[0])
+
+    @property
+    def n_hidden(self) -> int:
+        return int(self.params["w_out"].shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.params["w_out"].shape[1])
+
+    @property
+    def state_size(self) -> int:
+        return state_size(self.rnn_type, self.n_hidden)
+
+    def _input_weight(self) -> jax.Array:
+        return self.params[{"tanh": "w_ih", "gru": "w_ir", "lstm": "w_ii"}[self.rnn_type]]
+
+    # -- dynamics -----------------------------------------------------------------------------
+    def step(self, h: jax.Array, u: jax.Array) -> jax.Array:
+        """F(h, u): the next state, for one state [d] or a batch [b, d]."""
+        return STEP_FUNCTIONS[self.rnn_type](self.params, h, u)
+
+    def __call__(self, inputs, hidden=None):
+        inputs = jnp.asarray(inputs, jnp.float32)
+        if inputs.ndim != 3 or inputs.shape[2] != self.n_inputs:
+            raise ValueError(f"inputs must have shape [batch, time, {self.n_inputs}], got {tuple(inputs.shape)}")
+        batch, n_time = inputs.shape[0], inputs.shape[1]
+        if hidden is None:
+            h = jnp.broadcast_to(self.params["h0"], (batch, self.state_size))
+        else:
+            h = jnp.asarray(hidden, jnp.float32)
+            if h.shape != (batch, self.state_size):
+                raise ValueError(f"hidden must have shape [{batch}, {self.state_size}], got {tuple(h.shape)}")
+        outputs, states = _run_rnn_jit(self.rnn_type, self.params, inputs, h)
+        if n_time == 1:
+            return outputs, states[:, 0, :]
+        return outputs, states
+
+    # -- pytree -------------------------------------------------------------------------------
+    def tree_flatten(self):
+        names = tuple(sorted(self.params))
+        return tuple(self.params[k] for k in names), (self.rnn_type, names)
+
+    @classmethod
+    def tree_unflatten(cls, aux, leaves):
+        rnn_type, names = aux
+        obj = object.__new__(cls)
+        obj.rnn_type, obj.params = rnn_type, dict(zip(names, leaves))
+        return obj
+
+    def __repr__(self) -> str:
+        return (f"RNN(rnn_type={self.rnn_type!r}, n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, "
+                f"n_outputs={self.n_outputs})")
+
+
+def params_from_arrays(rnn_type: str, arrays: Mapping[str, np.ndarray], source: str = "params") -> Params:
+    """Check a name → array mapping against the shapes of ``rnn_type`` and convert to float32.
+
+    Raises ValueError naming ``source`` and the offending key when a parameter is missing,
+    unknown, or of an inconsistent shape.
+    """
+    rnn_type = check_rnn_type(rnn_type)
+    for required in ("w_out", "b_out"):
+        if required not in arrays:
+            raise ValueError(f"{source}: missing parameter {required!r}")
+    n_hidden, n_outputs = np.shape(arrays["w_out"])
+    first_input = {"tanh": "w_ih", "gru": "w_ir", "lstm": "w_ii"}[rnn_type]
+    if first_input not in arrays:
+        raise ValueError(f"{source}: missing parameter {first_input!r} for rnn_type {rnn_type!r}")
+    n_inputs = np.shape(arrays[first_input])[0]
+    expected = parameter_shapes(rnn_type, n_inputs, n_hidden, n_outputs)
+    unknown = sorted(set(arrays) - set(expected))
+    if unknown:
+        raise ValueError(f"{source}: unknown parameter(s) {unknown} for rnn_type {rnn_type!r}")
+    params = {}
+    for name, shape in expected.items():
+        if name not in arrays:
+            if name == "h0":
+                params[name] = jnp.zeros(shape, jnp.float32)
+                continue
+            raise ValueError(f"{source}: missing parameter {name!r} for rnn_type {rnn_type!r}")
+        value = np.asarray(arrays[name])
+        if value.shape != shape:
+            raise ValueError(f"{source}: parameter {name!r} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{source}: parameter {name!r} contains NaN or inf")
+        params[name] = jnp.asarray(value, jnp.float32)
+    return params

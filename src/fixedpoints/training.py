@@ -1,0 +1,196 @@
+"""Training an `RNN` on a sequence task with optax Adam, compiled a chunk of epochs at a time.
+
+Loss: mean squared error over trials, time and outputs, L = mean((y − y_target)²), as in the seed.
+Each epoch shuffles the training trials with a permutation drawn from ``np.random.RandomState(seed)``
+and takes ``n_train // batch_size`` mini-batches (the remainder is dropped, as in the seed). The
+epoch's training loss is the mean of its mini-batch losses, each measured before its update.
+Training stops at the first epoch whose loss is below ``min_loss`` (converged), at ``max_epochs``,
+or at the first non-finite loss (diverged: the parameters of the last finite epoch are kept).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from typing import Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .models import RNN, run_rnn
+
+TRAINING_DEFAULTS = dict(learning_rate=0.08, batch_size=128, max_epochs=1000, min_loss=1e-4,
+                         eval_every=10, clip_norm=0.0)
+
+
+@dataclasses.dataclass
+class TrainingHistory:
+    """What a training run did: per-epoch training loss, periodic validation loss and flags."""
+
+    train_loss: np.ndarray          # [epochs]
+    valid_loss: np.ndarray          # [k]
+    valid_epoch: np.ndarray         # [k], the epoch index (0-based) of each validation loss
+    epochs: int
+    converged: bool
+    diverged: bool
+    wall_s: float
+    hyperparameters: dict
+
+    @property
+    def final_train_loss(self) -> float:
+        return float(self.train_loss[-1]) if len(self.train_loss) else float("nan")
+
+    @property
+    def final_valid_loss(self) -> float:
+        return float(self.valid_loss[-1]) if len(self.valid_loss) else float("nan")
+
+
+class EpochCarry(NamedTuple):
+    """Loop state of the compiled epoch loop."""
+
+    params: dict
+    opt_state: optax.OptState
+    stopped: jax.Array      # bool: converged or diverged in an earlier epoch of this chunk
+
+
+def mse_loss(rnn_type: str, params: Mapping[str, jax.Array], inputs_bxtxm: jax.Array,
+             targets_bxtxo: jax.Array) -> jax.Array:
+    """Mean squared error of the network's outputs, from its learned initial state ``h0``."""
+    h0_bxd = jnp.broadcast_to(params["h0"], (inputs_bxtxm.shape[0], params["h0"].shape[0]))
+    outputs, _ = run_rnn(rnn_type, params, inputs_bxtxm, h0_bxd)
+    return jnp.mean((outputs - targets_bxtxo) ** 2)
+
+
+def make_optimizer(learning_rate: float, clip_norm: float = 0.0) -> optax.GradientTransformation:
+    """Adam(learning_rate), preceded by global-norm clipping at ``clip_norm`` when it is > 0."""
+    adam = optax.adam(learning_rate)
+    return optax.chain(optax.clip_by_global_norm(clip_norm), adam) if clip_norm > 0 else adam
+
+
+def make_epoch_chunk(rnn_type: str, optimizer: optax.GradientTransformation, min_loss: float):
+    """A jitted function running several epochs: (carry, inputs, targets, batch_idx_exbxs) → (carry, losses_e).
+
+    ``batch_idx_exbxs[e, b]`` are the trial indices of mini-batch ``b`` of epoch ``e``. Once an epoch
+    converges (loss < min_loss) or diverges (non-finite loss), later epochs of the chunk leave the
+    parameters unchanged and report NaN; a diverged epoch also rolls back its own updates.
+    """
+    loss_and_grad = jax.value_and_grad(lambda p, u, y: mse_loss(rnn_type, p, u, y))
+
+    def batch_step(state, batch_idx_s):
+        params, opt_state, inputs, targets = state
+        loss, grads = loss_and_grad(params, inputs[batch_idx_s], targets[batch_idx_s])
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, inputs, targets), loss
+
+    def epoch_step(carry_and_data, batch_idx_bxs):
+        carry, inputs, targets = carry_and_data
+
+        def run_epoch(c):
+            (params, opt_state, _, _), losses = jax.lax.scan(
+                batch_step, (c.params, c.opt_state, inputs, targets), batch_idx_bxs)
+            epoch_loss = jnp.mean(losses)
+            finite = jnp.isfinite(epoch_loss) & jnp.all(jnp.array(
+                [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(params)]))
+            keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, old)
+            stopped = (~finite) | (epoch_loss < min_loss)
+            return EpochCarry(keep(params, c.params), keep(opt_state, c.opt_state), stopped), epoch_loss
+
+        def skip_epoch(c):
+            return c, jnp.float32(jnp.nan)
+
+        carry, epoch_loss = jax.lax.cond(carry.stopped, skip_epoch, run_epoch, carry)
+        return (carry, inputs, targets), epoch_loss
+
+    @jax.jit
+    def run_chunk(carry, inputs, targets, batch_idx_exbxs):
+        (carry, _, _), losses = jax.lax.scan(epoch_step, (carry, inputs, targets), batch_idx_exbxs)
+        return carry, losses
+
+    return run_chunk
+
+
+def epoch_batches(rng: np.random.RandomState, n_epochs: int, n_train: int, batch_size: int) -> np.ndarray:
+    """Trial indices [n_epochs, n_batches, batch_size]: one fresh permutation per epoch."""
+    n_batches = n_train // batch_size
+    perms = np.stack([rng.permutation(n_train) for _ in range(n_epochs)])
+    return perms[:, : n_batches * batch_size].reshape(n_epochs, n_batches, batch_size).astype(np.int32)
+
+
+def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[str, np.ndarray], *,
+          learning_rate: float = 0.08, batch_size: int = 128, max_epochs: int = 1000, min_loss: float = 1e-4,
+          eval_every: int = 10, clip_norm: float = 0.0, seed: int = 0,
+          verbose: bool = True) -> tuple[RNN, TrainingHistory]:
+    """Train ``rnn`` by Adam on the MSE loss; returns the trained network and its `TrainingHistory`.
+
+    ``train_data`` / ``valid_data``: ``{"inputs": [n,t,m], "targets": [n,t,out]}``. Epochs run in
+    compiled chunks of ``eval_every``; after each chunk the validation loss is computed and, if
+    ``verbose``, one progress line goes to stderr. Same inputs and seed → same weights, bit for bit.
+    """
+    inputs = jnp.asarray(train_data["inputs"], jnp.float32)
+    targets = jnp.asarray(train_data["targets"], jnp.float32)
+    valid_inputs = jnp.asarray(valid_data["inputs"], jnp.float32)
+    valid_targets = jnp.asarray(valid_data["targets"], jnp.float32)
+    check_training_arguments(rnn, inputs, targets, learning_rate=learning_rate, batch_size=batch_size,
+                             max_epochs=max_epochs, min_loss=min_loss, eval_every=eval_every, clip_norm=clip_norm)
+    hyperparameters = dict(learning_rate=float(learning_rate), batch_size=int(batch_size),
+                           max_epochs=int(max_epochs), min_loss=float(min_loss), eval_every=int(eval_every),
+                           clip_norm=float(clip_norm), seed=int(seed))
+    start = time.perf_counter()
+    optimizer = make_optimizer(learning_rate, clip_norm)
+    run_chunk = make_epoch_chunk(rnn.rnn_type, optimizer, min_loss)
+    valid_loss_fn = jax.jit(mse_loss, static_argnums=0)
+    rng = np.random.RandomState(seed)
+    carry = EpochCarry(dict(rnn.params), optimizer.init(rnn.params), jnp.bool_(False))
+    train_losses: list[float] = []
+    valid_losses: list[float] = []
+    valid_epochs: list[int] = []
+    converged = diverged = False
+    while len(train_losses) < max_epochs and not (converged or diverged):
+        n_epochs = min(eval_every, max_epochs - len(train_losses))
+        batch_idx = jnp.asarray(epoch_batches(rng, n_epochs, inputs.shape[0], batch_size))
+        carry, losses = run_chunk(carry, inputs, targets, batch_idx)
+        for loss in np.asarray(losses, np.float64):
+            train_losses.append(float(loss))
+            if not np.isfinite(loss):
+                diverged = True
+                break
+            if loss < min_loss:
+                converged = True
+                break
+        valid_loss = float(valid_loss_fn(rnn.rnn_type, carry.params, valid_inputs, valid_targets))
+        valid_losses.append(valid_loss)
+        valid_epochs.append(len(train_losses) - 1)
+        if verbose:
+            print(f"epoch {len(train_losses) - 1:5d}  train_loss {train_losses[-1]:.4e}  valid_loss "
+                  f"{valid_loss:.4e}", file=sys.stderr, flush=True)
+    history = TrainingHistory(
+        train_loss=np.asarray(train_losses), valid_loss=np.asarray(valid_losses),
+        valid_epoch=np.asarray(valid_epochs, np.int64), epochs=len(train_losses), converged=converged,
+        diverged=diverged, wall_s=time.perf_counter() - start, hyperparameters=hyperparameters)
+    if verbose:
+        status = "converged" if converged else "DIVERGED" if diverged else "reached max_epochs"
+        print(f"training {status} after {history.epochs} epochs in {history.wall_s:.2f} s", file=sys.stderr)
+    return RNN(rnn.rnn_type, jax.device_get(carry.params)), history
+
+
+def check_training_arguments(rnn: RNN, inputs, targets, *, learning_rate, batch_size, max_epochs, min_loss,
+                             eval_every, clip_norm) -> None:
+    """Raise ValueError naming the first argument that cannot be used."""
+    if inputs.ndim != 3 or inputs.shape[2] != rnn.n_inputs:
+        raise ValueError(f"training inputs must have shape [trials, time, {rnn.n_inputs}], got {inputs.shape}")
+    if targets.shape != inputs.shape[:2] + (rnn.n_outputs,):
+        raise ValueError(f"training targets must have shape {inputs.shape[:2] + (rnn.n_outputs,)}, "
+                         f"got {targets.shape}")
+    checks = [("learning_rate", learning_rate, learning_rate > 0, "a positive number"),
+              ("batch_size", batch_size, int(batch_size) == batch_size and 1 <= batch_size <= inputs.shape[0],
+               f"an integer between 1 and the number of training trials ({inputs.shape[0]})"),
+              ("max_epochs", max_epochs, int(max_epochs) == max_epochs and max_epochs >= 1, "a positive integer"),
+              ("min_loss", min_loss, min_loss >= 0, "a non-negative number"),
+              ("eval_every", eval_every, int(eval_every) == eval_every and eval_every >= 1, "a positive integer"),
+              ("clip_norm", clip_norm, clip_norm >= 0, "0 (off) or a positive number")]
+    for name, value, ok, expected in checks:
+        if not ok:
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
