@@ -1,6 +1,9 @@
 """HDF5 files of the project: atomic writing, checked reading, and the data and model formats.
 
 Every file carries root attributes ``schema`` (e.g. ``"fixedpoints/model"``) and ``schema_version``.
+Files use the HDF5 1.10+ object headers (which carry checksums of their metadata and attributes)
+and `write_array` stores every non-empty dataset with the Fletcher-32 checksum filter, so a flipped
+byte anywhere is detected when reading instead of returning wrong numbers.
 Writers go through `atomic_h5` (temporary file in the target folder, then ``os.replace``), so an
 interrupted job never leaves a file at the final path. Readers go through `read_h5`, which turns
 every failure into a `FileFormatError` whose one-line message starts with the file name.
@@ -41,7 +44,7 @@ def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        with h5py.File(tmp_name, "w", track_order=True) as f:
+        with h5py.File(tmp_name, "w", libver=("v110", "latest"), track_order=True) as f:
             f.attrs["schema"] = schema
             f.attrs["schema_version"] = SCHEMA_VERSION
             yield f
@@ -50,6 +53,14 @@ def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:
+    """Create dataset ``name`` in ``group``; non-empty arrays get the Fletcher-32 checksum filter."""
+    value = np.asarray(data, dtype)
+    if value.ndim == 0 or value.size == 0:
+        return group.create_dataset(name, data=value)
+    return group.create_dataset(name, data=value, chunks=value.shape, fletcher32=True)
 
 
 def _one_line(error: BaseException) -> str:
@@ -136,7 +147,7 @@ def save_data(path: str | os.PathLike, splits: Mapping[str, Mapping[str, np.ndar
         for split in DATA_SPLITS:
             group = f.create_group(split)
             for key in ("inputs", "targets"):
-                group.create_dataset(key, data=np.asarray(splits[split][key], np.float32))
+                write_array(group, key, splits[split][key], np.float32)
 
 
 def load_data(path: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
@@ -173,12 +184,12 @@ def save_model(rnn: RNN, path: str | os.PathLike, history: TrainingHistory | Non
                        n_outputs=rnn.n_outputs, seed=int(seed))
         params = f.create_group("params")
         for name in sorted(rnn.params):
-            params.create_dataset(name, data=np.asarray(rnn.params[name], np.float32))
+            write_array(params, name, rnn.params[name], np.float32)
         if history is not None:
             training = f.create_group("training")
-            training.create_dataset("train_loss", data=np.asarray(history.train_loss, np.float64))
-            training.create_dataset("valid_loss", data=np.asarray(history.valid_loss, np.float64))
-            training.create_dataset("valid_epoch", data=np.asarray(history.valid_epoch, np.int64))
+            write_array(training, "train_loss", history.train_loss, np.float64)
+            write_array(training, "valid_loss", history.valid_loss, np.float64)
+            write_array(training, "valid_epoch", history.valid_epoch, np.int64)
             training.attrs.update(epochs=int(history.epochs), final_train_loss=history.final_train_loss,
                                   final_valid_loss=history.final_valid_loss, converged=bool(history.converged),
                                   diverged=bool(history.diverged), wall_s=float(history.wall_s),

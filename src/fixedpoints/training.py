@@ -11,6 +11,7 @@ or at the first non-finite loss (diverged: the parameters of the last finite epo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from typing import Mapping, NamedTuple
@@ -70,13 +71,17 @@ def make_optimizer(learning_rate: float, clip_norm: float = 0.0) -> optax.Gradie
     return optax.chain(optax.clip_by_global_norm(clip_norm), adam) if clip_norm > 0 else adam
 
 
-def make_epoch_chunk(rnn_type: str, optimizer: optax.GradientTransformation, min_loss: float):
-    """A jitted function running several epochs: (carry, inputs, targets, batch_idx_exbxs) → (carry, losses_e).
+@functools.lru_cache(maxsize=32)
+def make_epoch_chunk(rnn_type: str, learning_rate: float, clip_norm: float, min_loss: float):
+    """A jitted function running a chunk of epochs: (carry, inputs, targets, batch_idx_exbxs, n_active) → (carry, losses_e).
 
-    ``batch_idx_exbxs[e, b]`` are the trial indices of mini-batch ``b`` of epoch ``e``. Once an epoch
+    ``batch_idx_exbxs[e, b]`` are the trial indices of mini-batch ``b`` of epoch ``e``; only the first
+    ``n_active`` epochs run (so every chunk has the same shape and compiles once). Once an epoch
     converges (loss < min_loss) or diverges (non-finite loss), later epochs of the chunk leave the
-    parameters unchanged and report NaN; a diverged epoch also rolls back its own updates.
+    parameters unchanged and report NaN; a diverged epoch also rolls back its own updates. Cached per
+    hyperparameters, so repeated training runs reuse the compiled function.
     """
+    optimizer = make_optimizer(learning_rate, clip_norm)
     loss_and_grad = jax.value_and_grad(lambda p, u, y: mse_loss(rnn_type, p, u, y))
 
     def batch_step(state, batch_idx_s):
@@ -85,8 +90,9 @@ def make_epoch_chunk(rnn_type: str, optimizer: optax.GradientTransformation, min
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, inputs, targets), loss
 
-    def epoch_step(carry_and_data, batch_idx_bxs):
-        carry, inputs, targets = carry_and_data
+    def epoch_step(carry_and_data, epoch_and_batches):
+        carry, inputs, targets, n_active = carry_and_data
+        epoch, batch_idx_bxs = epoch_and_batches
 
         def run_epoch(c):
             (params, opt_state, _, _), losses = jax.lax.scan(
@@ -101,15 +107,20 @@ def make_epoch_chunk(rnn_type: str, optimizer: optax.GradientTransformation, min
         def skip_epoch(c):
             return c, jnp.float32(jnp.nan)
 
-        carry, epoch_loss = jax.lax.cond(carry.stopped, skip_epoch, run_epoch, carry)
-        return (carry, inputs, targets), epoch_loss
+        carry, epoch_loss = jax.lax.cond(carry.stopped | (epoch >= n_active), skip_epoch, run_epoch, carry)
+        return (carry, inputs, targets, n_active), epoch_loss
 
     @jax.jit
-    def run_chunk(carry, inputs, targets, batch_idx_exbxs):
-        (carry, _, _), losses = jax.lax.scan(epoch_step, (carry, inputs, targets), batch_idx_exbxs)
+    def run_chunk(carry, inputs, targets, batch_idx_exbxs, n_active):
+        epochs = jnp.arange(batch_idx_exbxs.shape[0])
+        (carry, *_), losses = jax.lax.scan(epoch_step, (carry, inputs, targets, n_active),
+                                           (epochs, batch_idx_exbxs))
         return carry, losses
 
     return run_chunk
+
+
+_valid_loss = jax.jit(mse_loss, static_argnums=0)
 
 
 def epoch_batches(rng: np.random.RandomState, n_epochs: int, n_train: int, batch_size: int) -> np.ndarray:
@@ -140,8 +151,7 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
                            clip_norm=float(clip_norm), seed=int(seed))
     start = time.perf_counter()
     optimizer = make_optimizer(learning_rate, clip_norm)
-    run_chunk = make_epoch_chunk(rnn.rnn_type, optimizer, min_loss)
-    valid_loss_fn = jax.jit(mse_loss, static_argnums=0)
+    run_chunk = make_epoch_chunk(rnn.rnn_type, float(learning_rate), float(clip_norm), float(min_loss))
     rng = np.random.RandomState(seed)
     carry = EpochCarry(dict(rnn.params), optimizer.init(rnn.params), jnp.bool_(False))
     train_losses: list[float] = []
@@ -149,10 +159,10 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
     valid_epochs: list[int] = []
     converged = diverged = False
     while len(train_losses) < max_epochs and not (converged or diverged):
-        n_epochs = min(eval_every, max_epochs - len(train_losses))
-        batch_idx = jnp.asarray(epoch_batches(rng, n_epochs, inputs.shape[0], batch_size))
-        carry, losses = run_chunk(carry, inputs, targets, batch_idx)
-        for loss in np.asarray(losses, np.float64):
+        n_active = min(eval_every, max_epochs - len(train_losses))
+        batch_idx = jnp.asarray(epoch_batches(rng, eval_every, inputs.shape[0], batch_size))
+        carry, losses = run_chunk(carry, inputs, targets, batch_idx, n_active)
+        for loss in np.asarray(losses[:n_active], np.float64):
             train_losses.append(float(loss))
             if not np.isfinite(loss):
                 diverged = True
@@ -160,7 +170,7 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
             if loss < min_loss:
                 converged = True
                 break
-        valid_loss = float(valid_loss_fn(rnn.rnn_type, carry.params, valid_inputs, valid_targets))
+        valid_loss = float(_valid_loss(rnn.rnn_type, carry.params, valid_inputs, valid_targets))
         valid_losses.append(valid_loss)
         valid_epochs.append(len(train_losses) - 1)
         if verbose:

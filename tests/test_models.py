@@ -1,0 +1,103 @@
+"""Cells against their equations, the seed's initialisation recipe, and the call contract."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fixedpoints import RNN
+from fixedpoints.models import params_from_arrays
+
+RNN_TYPES = ["tanh", "gru", "lstm"]
+
+
+def seed_recipe(rnn_type, seed, m, n, o):
+    """The seed tutorial's FlipFlopRNN initialisation, written out independently."""
+    k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(seed), 4)
+    out = {"w_out": jax.random.normal(k3, (n, o)) * 0.1, "b_out": np.zeros(o), "h0": np.zeros(n)}
+    if rnn_type == "tanh":
+        out.update(w_ih=jax.random.normal(k1, (m, n)) * 0.1, w_hh=jax.random.normal(k2, (n, n)) * 0.5,
+                   b_h=np.zeros(n))
+    else:
+        k5, k6, k7, k8 = jax.random.split(k4, 4)
+        out.update(w_ir=jax.random.normal(k1, (m, n)) * 0.1, w_hr=jax.random.normal(k2, (n, n)) * 0.5,
+                   w_iz=jax.random.normal(k3, (m, n)) * 0.1, w_hz=jax.random.normal(k4, (n, n)) * 0.5,
+                   w_in=jax.random.normal(k5, (m, n)) * 0.1, w_hn=jax.random.normal(k6, (n, n)) * 0.5,
+                   b_r=np.zeros(n), b_z=np.zeros(n), b_n=np.zeros(n))
+    return out
+
+
+@pytest.mark.parametrize("rnn_type", ["tanh", "gru"])
+@pytest.mark.parametrize("seed", [0, 42, 123])
+def test_init_reproduces_seed_weights(rnn_type, seed):
+    rnn = RNN.init(rnn_type, n_inputs=3, n_hidden=4, n_outputs=3, seed=seed)
+    expected = seed_recipe(rnn_type, seed, 3, 4, 3)
+    assert set(rnn.params) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(np.asarray(rnn.params[name]), np.asarray(value, np.float32), err_msg=name)
+
+
+def numpy_step(rnn_type, p, h, u):
+    """Independent NumPy transcription of the DESIGN.md equations."""
+    p = {k: np.asarray(v, np.float64) for k, v in p.items()}
+    sig = lambda a: 1 / (1 + np.exp(-a))
+    if rnn_type == "tanh":
+        return np.tanh(u @ p["w_ih"] + h @ p["w_hh"] + p["b_h"])
+    if rnn_type == "gru":
+        r = sig(u @ p["w_ir"] + h @ p["w_hr"] + p["b_r"])
+        z = sig(u @ p["w_iz"] + h @ p["w_hz"] + p["b_z"])
+        cand = np.tanh(u @ p["w_in"] + (r * h) @ p["w_hn"] + p["b_n"])
+        return (1 - z) * cand + z * h
+    n = p["w_hi"].shape[0]
+    hh, c = h[:, :n], h[:, n:]
+    g = {k: u @ p[f"w_i{k}"] + hh @ p[f"w_h{k}"] + p[f"b_{k}"] for k in "ifgo"}
+    c2 = sig(g["f"]) * c + sig(g["i"]) * np.tanh(g["g"])
+    return np.concatenate([sig(g["o"]) * np.tanh(c2), c2], axis=1)
+
+
+@pytest.mark.parametrize("rnn_type", RNN_TYPES)
+def test_sequence_run_matches_step_equations_and_single_step_contract(rnn_type):
+    rnn = RNN.init(rnn_type, n_inputs=2, n_hidden=5, n_outputs=2, seed=1)
+    rng = np.random.RandomState(0)
+    inputs = rng.choice([-1.0, 0.0, 1.0], size=(6, 9, 2)).astype(np.float32)
+    outputs, states = rnn(inputs)
+    d = rnn.state_size
+    assert d == (10 if rnn_type == "lstm" else 5)
+    assert outputs.shape == (6, 9, 2) and states.shape == (6, 9, d)
+    h = np.zeros((6, d))
+    for t in range(9):
+        h = numpy_step(rnn_type, rnn.params, h, inputs[:, t].astype(np.float64))
+        np.testing.assert_allclose(states[:, t], h, rtol=2e-5, atol=2e-6)
+    y = h[:, :5] @ np.asarray(rnn.params["w_out"]) + np.asarray(rnn.params["b_out"])
+    np.testing.assert_allclose(outputs[:, -1], y, rtol=2e-5, atol=2e-6)
+    # the finder's contract: one step from a given state
+    out1, h_next = rnn(inputs[:, :1], hidden=np.asarray(states[:, 3]))
+    assert out1.shape == (6, 1, 2) and h_next.shape == (6, d)
+    np.testing.assert_allclose(h_next, numpy_step(rnn_type, rnn.params, np.asarray(states[:, 3], np.float64),
+                                                  inputs[:, 0].astype(np.float64)), rtol=2e-5, atol=2e-6)
+
+
+def test_rnn_is_a_pytree_usable_under_jit():
+    rnn = RNN.init("gru", 3, 4, 3, seed=0)
+    leaves, treedef = jax.tree_util.tree_flatten(rnn)
+    again = jax.tree_util.tree_unflatten(treedef, leaves)
+    assert again.rnn_type == "gru"
+    step = jax.jit(lambda net, h, u: net.step(h, u))
+    np.testing.assert_allclose(step(rnn, jnp.ones(4) * 0.1, jnp.zeros(3)), rnn.step(jnp.ones(4) * 0.1, jnp.zeros(3)),
+                               rtol=1e-6)
+
+
+def test_errors_name_the_bad_value():
+    with pytest.raises(ValueError, match="'rnnx'"):
+        RNN.init("rnnx", 3, 4, 3)
+    with pytest.raises(ValueError, match="n_hidden"):
+        RNN.init("tanh", 3, 0, 3)
+    rnn = RNN.init("tanh", 3, 4, 3)
+    with pytest.raises(ValueError, match=r"\[batch, time, 3\]"):
+        rnn(np.zeros((2, 5, 4)))
+    with pytest.raises(ValueError, match=r"hidden must have shape \[2, 4\]"):
+        rnn(np.zeros((2, 1, 3)), hidden=np.zeros((2, 5)))
+    arrays = {k: np.asarray(v) for k, v in rnn.params.items()}
+    arrays["w_hh"] = np.zeros((4, 5))
+    with pytest.raises(ValueError, match="'w_hh' has shape"):
+        params_from_arrays("tanh", arrays)
