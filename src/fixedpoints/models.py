@@ -97,6 +97,7 @@ def init_params(rnn_type: str, key: jax.Array, n_inputs: int, n_hidden: int, n_o
     ``w_out = 0.1·N(0,1)`` drawn from k3, ``h0 = 0``. The GRU draws its candidate weights from
     ``k5, k6 = split(k4, 4)[:2]``. The LSTM (not in the seed) uses the same scales with one key per
     weight and a forget-gate bias of 1.
+    Eager on purpose: compiled, XLA fuses the draws and the scaling and rounds differently.
     """
     rnn_type = check_rnn_type(rnn_type)
     m, n = n_inputs, n_hidden

@@ -150,10 +150,10 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
                            max_epochs=int(max_epochs), min_loss=float(min_loss), eval_every=int(eval_every),
                            clip_norm=float(clip_norm), seed=int(seed))
     start = time.perf_counter()
-    optimizer = make_optimizer(learning_rate, clip_norm)
+    optimizer = make_optimizer(float(learning_rate), float(clip_norm))
     run_chunk = make_epoch_chunk(rnn.rnn_type, float(learning_rate), float(clip_norm), float(min_loss))
     rng = np.random.RandomState(seed)
-    carry = EpochCarry(dict(rnn.params), optimizer.init(rnn.params), jnp.bool_(False))
+    carry = jax.jit(lambda p: EpochCarry(p, optimizer.init(p), jnp.bool_(False)))(dict(rnn.params))
     train_losses: list[float] = []
     valid_losses: list[float] = []
     valid_epochs: list[int] = []
