@@ -35,7 +35,7 @@ from matplotlib.lines import Line2D
 
 __all__ = [
     "plot_fixed_points_2d", "plot_fixed_points_3d", "plot_message", "plot_saddle_index_histogram",
-    "plot_stable_counts", "plot_training_curves", "save_figure", "fixed_point_title",
+    "plot_run", "plot_stable_counts", "plot_training_curves", "save_figure", "fixed_point_title",
 ]
 
 DPI = 100
@@ -150,9 +150,12 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
     n = xstar.shape[0]
     traj = _check_trajectories(state_traj, xstar.shape[1] if n else None)
     n_trials, n_time, d = traj.shape
-    trials = _select_trials(n_trials, n_time, plot_batch_idx, plot_start_time)
     if title is None:
         title = fixed_point_title(int(arrays["is_stable"].sum()) if n else 0, n)
+    if n_trials == 0 or n_time == 0:
+        return plot_message("no hidden-state trajectories to project" + (f"\n{note}" if note else ""), title,
+                            figsize)
+    trials = _select_trials(n_trials, n_time, plot_batch_idx, plot_start_time)
     if d < n_components:
         why = (f"{n_components}D PCA skipped: the state has only {d} dimension{'s' * (d != 1)}"
                + (" (the 2D figure shows both)" if d == 2 else ""))
@@ -252,6 +255,43 @@ def plot_fixed_points_3d(fixed_points, state_traj, *, plot_batch_idx: Sequence[i
     return _plot_fixed_points(fixed_points, state_traj, 3, plot_batch_idx=plot_batch_idx,
                               plot_start_time=plot_start_time, title=title, mode_length=mode_length, note=note,
                               figsize=figsize)
+
+
+PLOT_RUN_DEFAULTS = {"trials": 20, "start_time": 0}
+
+
+def plot_run(model_path: str | os.PathLike, fixed_points_path: str | os.PathLike, *,
+             trials: int = PLOT_RUN_DEFAULTS["trials"], start_time: int = PLOT_RUN_DEFAULTS["start_time"],
+             title: str | None = None) -> tuple[Figure, Figure]:
+    """The 2D and 3D PCA figures of one run, from its ``model.h5`` and ``fixed_points.h5``.
+
+    The trajectories are the file's ``states/hiddens``; the first ``trials`` of them are drawn from
+    time ``start_time`` on. The title is ``"{title}: {n_stable} stable / {n}"`` with ``title``
+    defaulting to ``"{n_bits}-bit {rnn_type} seed {seed}"`` from the model file. A file with no
+    fixed points gives figures that say so, with its root attribute ``skipped_reason`` if any.
+    """
+    from .fixed_points import load_fixed_points
+    from .io import MODEL_SCHEMA, load_model, read_attr, read_h5
+
+    if int(trials) < 0:
+        raise ValueError(f"trials must be >= 0, got {trials}")
+    rnn = load_model(model_path)
+    if title is None:
+        with read_h5(model_path, MODEL_SCHEMA) as f:
+            seed = read_attr(f, "seed", int) if "seed" in f.attrs else -1
+        title = f"{rnn.n_inputs}-bit {rnn.rnn_type}" + (f" seed {seed}" if seed >= 0 else "")
+    loaded = load_fixed_points(fixed_points_path, groups=("unique",))
+    fps, hiddens = loaded["unique"], loaded["hiddens"]
+    if fps.n_states != rnn.state_size:
+        raise ValueError(f"{fixed_points_path}: state size {fps.n_states} does not match the model "
+                         f"{model_path} (state size {rnn.state_size})")
+    reason = loaded["attrs"].get("skipped_reason")
+    note = f"skipped: {reason.decode() if isinstance(reason, bytes) else reason}" if reason else None
+    n_stable = int(np.sum(fps.is_stable)) if fps.n and fps.is_stable is not None else 0
+    full_title = fixed_point_title(n_stable, fps.n, title)
+    options = dict(plot_batch_idx=range(min(int(trials), hiddens.shape[0])), plot_start_time=int(start_time),
+                   title=full_title, note=note)
+    return plot_fixed_points_2d(fps, hiddens, **options), plot_fixed_points_3d(fps, hiddens, **options)
 
 
 # -- aggregate figures ----------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""plot_run: the per-run figures from model.h5 and fixed_points.h5, as a library call and a script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fixedpoints import RNN, save_model
+from fixedpoints.fixed_points import FixedPoints
+from fixedpoints import plotting
+from test_plotting import artists, closed_form_fixed_points, closed_form_trajectories, data_of
+
+SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "plot_run.py"
+
+
+def write_run(folder: Path, *, n_points: bool = True, reason: str | None = None, seed: int = 7):
+    """model.h5 of a 2-input, 3-unit tanh network and a fixed_points.h5 holding the closed-form set."""
+    save_model(RNN.init("tanh", n_inputs=2, n_hidden=3, n_outputs=2, seed=seed), folder / "model.h5", seed=seed)
+    cf = closed_form_fixed_points(3)
+    rows = slice(None) if n_points else slice(0, 0)
+    xstar = cf.xstar[rows]
+    n = len(xstar)
+    fps = FixedPoints(xstar, x_init=xstar, inputs=np.zeros((n, 2)), F_xstar=xstar, qstar=np.zeros(n),
+                      dq=np.zeros(n), n_iters=np.zeros(n, int), eigval_J_xstar=cf.eigval_J_xstar[rows],
+                      eigvec_J_xstar=cf.eigvec_J_xstar[rows], is_stable=cf.is_stable[rows],
+                      n_unstable=cf.n_unstable[rows])
+    hiddens = closed_form_trajectories(3, trials=25).astype(np.float32)
+    fps.save(folder / "fixed_points.h5", hiddens=hiddens, attrs={"skipped_reason": reason} if reason else None)
+    return folder / "model.h5", folder / "fixed_points.h5", hiddens
+
+
+def test_plot_run_titles_counts_and_trials(tmp_path):
+    model, fixed_points, hiddens = write_run(tmp_path)
+    fig_2d, fig_3d = plotting.plot_run(model, fixed_points, trials=5, start_time=3)
+    for fig, dims in ((fig_2d, 2), (fig_3d, 3)):
+        assert fig.axes[0].get_title() == "2-bit tanh seed 7: 8 stable / 27"
+        lines = artists(fig, "trajectory")
+        assert len(lines) == 5 and len(data_of(lines[0], dims)) == hiddens.shape[1] - 3
+        assert len(artists(fig, "unstable_mode")) == 27
+    fig_2d, _ = plotting.plot_run(model, fixed_points, trials=100, title="3bit tanh seed 7")
+    assert len(artists(fig_2d, "trajectory")) == 25
+    assert fig_2d.axes[0].get_title() == "3bit tanh seed 7: 8 stable / 27"
+
+
+def test_plot_run_without_fixed_points_says_why(tmp_path):
+    model, fixed_points, _ = write_run(tmp_path, n_points=False, reason="training diverged")
+    for fig in plotting.plot_run(model, fixed_points):
+        assert fig.axes[0].get_title() == "2-bit tanh seed 7: 0 stable / 0"
+        (text,) = artists(fig, "message")
+        assert "skipped: training diverged" in text.get_text()
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
+def test_script_writes_reproducible_figures(tmp_path):
+    model, fixed_points, _ = write_run(tmp_path)
+    digests = []
+    for name in ("a", "b"):
+        result = run_script("--model", model, "--fixed-points", fixed_points, "--out-2d", tmp_path / f"{name}_2d.png",
+                            "--out-3d", tmp_path / f"{name}_3d.png", "--trials", "4", "--start-time", "2")
+        assert result.returncode == 0, result.stderr
+        digests.append(((tmp_path / f"{name}_2d.png").read_bytes(), (tmp_path / f"{name}_3d.png").read_bytes()))
+    assert digests[0] == digests[1]
+    assert digests[0][0][:4] == b"\x89PNG" and digests[0][0] != digests[0][1]
+
+
+def test_script_bad_input_is_one_line_error(tmp_path):
+    model, fixed_points, _ = write_run(tmp_path)
+    result = run_script("--model", model, "--fixed-points", tmp_path / "missing.h5", "--out-2d", tmp_path / "a.png",
+                        "--out-3d", tmp_path / "b.png")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "missing.h5" in result.stderr
+    assert result.stderr.count("\n") == 1
+    result = run_script("--model", model, "--fixed-points", fixed_points, "--out-2d", tmp_path / "a.jpg",
+                        "--out-3d", tmp_path / "b.png")
+    assert result.returncode == 1 and "a.jpg" in result.stderr and ".png" in result.stderr
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
+
+
+def test_script_mismatched_state_size(tmp_path):
+    _, fixed_points, _ = write_run(tmp_path)
+    save_model(RNN.init("gru", n_inputs=2, n_hidden=5, n_outputs=2, seed=0), tmp_path / "other.h5", seed=0)
+    with pytest.raises(ValueError, match="state size 3"):
+        plotting.plot_run(tmp_path / "other.h5", fixed_points)
