@@ -55,6 +55,25 @@ def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path in the folder of ``path`` to write to; renamed to ``path`` when the block succeeds.
+
+    For files that are not HDF5 (tables, figures); on any error the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp_name)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
 def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:
     """Create dataset ``name`` in ``group``; non-empty arrays get the Fletcher-32 checksum filter."""
     value = np.asarray(data, dtype)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+DATA_DEFAULTS = dict(n_time=64, p=0.5, n_train=512, n_valid=128, n_test=128)
+"""Defaults of the data settings of a sweep (trial length, pulse probability, trials per split)."""
+
 
 def hold_last_pulse(inputs_bxtxn: np.ndarray) -> np.ndarray:
     """Targets of the FlipFlop task: each channel holds the value of its latest non-zero input.

@@ -1,0 +1,22 @@
+# The fixedpoints sweep: data -> train -> fixed points -> plots for every (task, architecture, seed)
+# of config.yaml, then the summary table and figures in results/summary/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/fixed_points.smk"
+include: "workflow/rules/plots.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,149 @@
+"""The runs table of a sweep: one row per run (task, architecture, seed) built from its files.
+
+A run's files live in ``{root}/{task}/{arch}/seed{seed}/`` (``data.h5``, ``model.h5``,
+``fixed_points.h5``); the wall time of each stage is the ``s`` column of its benchmark file
+``{benchmarks}/{stage}/{task}/{arch}/seed{seed}.tsv`` (Snakemake's ``benchmark:`` format), NaN
+where there is none. Columns of the table, in order:
+
+``task, arch, seed, n_bits, n_hidden, epochs, final_train_loss, final_valid_loss, converged,
+diverged, n_fixed_points, n_stable, n_index_0 … n_index_D, expected_stable, expected_total,
+wall_s_data, wall_s_train, wall_s_fixed_points``
+
+``n_index_k`` counts the unique fixed points with exactly k Jacobian eigenvalues of modulus > 1
+(k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0);
+``expected_stable = 2^N`` and ``expected_total = 3^N`` are the idealised counts of an N-bit
+flip-flop. A diverged run, or one whose fixed-point analysis was skipped (root attribute
+``skipped_reason``), has missing (NA) counts: nothing was analysed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .fixed_points import load_fixed_points
+from .io import FileFormatError, atomic_path, load_data, load_history, load_model
+
+STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points"}
+"""Stage name in the table (``wall_s_<stage>``) → Snakemake rule writing its benchmark file."""
+
+RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
+
+HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
+                "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable"]
+TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
+
+
+def parse_run_dir(run_dir: str | os.PathLike) -> tuple[str, str, int]:
+    """``.../{task}/{arch}/seed{seed}`` → (task, arch, seed); ValueError naming the path otherwise."""
+    parts = Path(run_dir).parts[-3:]
+    match = RUN_DIR.fullmatch("/".join(parts))
+    if match is None:
+        raise ValueError(f"{run_dir}: not a run folder, expected .../<task>/<arch>/seed<integer>")
+    return match["task"], match["arch"], int(match["seed"])
+
+
+def benchmark_wall_s(path: str | os.PathLike | None) -> float:
+    """The wall time ``s`` (seconds) of a Snakemake benchmark file; NaN when there is no file."""
+    if path is None or not Path(path).is_file():
+        return float("nan")
+    try:
+        table = pd.read_csv(path, sep="\t")
+        return float(table["s"].iloc[0])
+    except (ValueError, KeyError, IndexError, pd.errors.ParserError) as error:
+        raise FileFormatError(f"{path}: not a Snakemake benchmark file ({error})") from None
+
+
+def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | None = None) -> dict:
+    """One row of the runs table for the run in ``run_dir``, plus ``index_counts`` [d+1] (or None).
+
+    ``benchmarks`` is the folder of Snakemake benchmark files (None: wall times are NaN).
+    """
+    run_dir = Path(run_dir)
+    task, arch, seed = parse_run_dir(run_dir)
+    _, data_attrs = load_data(run_dir / "data.h5")
+    rnn = load_model(run_dir / "model.h5")
+    history = load_history(run_dir / "model.h5")
+    found = load_fixed_points(run_dir / "fixed_points.h5", groups=("unique",))
+    n_bits = data_attrs["n_bits"]
+    diverged = bool(history.diverged) if history is not None else False
+    row = {"task": task, "arch": arch, "seed": seed, "n_bits": n_bits, "n_hidden": rnn.n_hidden,
+           "epochs": history.epochs if history is not None else pd.NA,
+           "final_train_loss": history.final_train_loss if history is not None else np.nan,
+           "final_valid_loss": history.final_valid_loss if history is not None else np.nan,
+           "converged": bool(history.converged) if history is not None else pd.NA,
+           "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "index_counts": None,
+           "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits}
+    if not diverged and "skipped_reason" not in found["attrs"]:
+        unique = found["unique"]
+        if unique.n_unstable is None or unique.is_stable is None:
+            raise FileFormatError(f"{run_dir / 'fixed_points.h5'}: group /unique lacks is_stable/n_unstable "
+                                  "(the Jacobians were not decomposed)")
+        row["n_fixed_points"] = unique.n
+        row["n_stable"] = int(np.sum(unique.is_stable))
+        row["index_counts"] = np.bincount(np.asarray(unique.n_unstable, np.int64), minlength=rnn.state_size + 1)
+    for stage, rule in STAGES.items():
+        path = None if benchmarks is None else Path(benchmarks, rule, task, arch, f"seed{seed}.tsv")
+        row[f"wall_s_{stage}"] = benchmark_wall_s(path)
+    return row
+
+
+def runs_table(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """The runs table (columns in the module's order) from rows of `summarize_run`."""
+    if not rows:
+        raise ValueError("no runs to summarise")
+    max_d = max(int(row["state_size"]) for row in rows)
+    index_columns = [f"n_index_{k}" for k in range(max_d + 1)]
+    records = []
+    for row in rows:
+        record = {key: row[key] for key in HEAD_COLUMNS + TAIL_COLUMNS}
+        counts = row["index_counts"]
+        for k, column in enumerate(index_columns):
+            record[column] = pd.NA if counts is None else int(counts[k]) if k < len(counts) else 0
+        records.append(record)
+    table = pd.DataFrame.from_records(records, columns=HEAD_COLUMNS + index_columns + TAIL_COLUMNS)
+    int_columns = ["seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", *index_columns,
+                   "expected_stable", "expected_total"]
+    table = table.astype({**{c: "Int64" for c in int_columns}, "converged": "boolean", "diverged": bool,
+                          "final_train_loss": float, "final_valid_loss": float,
+                          **{f"wall_s_{stage}": float for stage in STAGES}})
+    return table
+
+
+def training_curve(run_dir: str | os.PathLike) -> dict:
+    """``{task, arch, seed, train_loss [epochs], converged, diverged}`` of a run (empty curve if untrained)."""
+    task, arch, seed = parse_run_dir(run_dir)
+    history = load_history(Path(run_dir) / "model.h5")
+    if history is None:
+        return {"task": task, "arch": arch, "seed": seed, "train_loss": np.zeros(0), "converged": False,
+                "diverged": False}
+    return {"task": task, "arch": arch, "seed": seed, "train_loss": np.asarray(history.train_loss),
+            "converged": bool(history.converged), "diverged": bool(history.diverged)}
+
+
+def summarize_runs(run_dirs: Iterable[str | os.PathLike],
+                   benchmarks: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The runs table of the runs in ``run_dirs`` (in that order)."""
+    return runs_table([summarize_run(run_dir, benchmarks) for run_dir in run_dirs])
+
+
+def write_runs_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write the runs table as CSV (NA as an empty field), atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def read_runs_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a runs table written by `write_runs_csv`, with the same column types."""
+    table = pd.read_csv(path)
+    missing = [c for c in HEAD_COLUMNS + TAIL_COLUMNS if c not in table.columns]
+    if missing:
+        raise FileFormatError(f"{path}: not a runs table, missing column(s) {missing}")
+    ints = [c for c in table.columns if c.startswith("n_index_")] + [
+        "seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "expected_stable", "expected_total"]
+    return table.astype({**{c: "Int64" for c in ints}, "converged": "boolean", "diverged": bool})

@@ -1,0 +1,23 @@
+rule train:
+    input:
+        data="results/{task}/{arch}/seed{seed}/data.h5",
+    output:
+        model="results/{task}/{arch}/seed{seed}/model.h5",
+    params:
+        n_hidden=lookup(dpath="tasks/{task}/n_hidden", within=config),
+        options=section_options("training"),
+    log:
+        "results/logs/train/{task}/{arch}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{task}/{arch}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(30),
+    conda:
+        PYTHON_ENV
+    shell:
+        "log_job_start mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
+        "python workflow/scripts/train.py --data {input.data} --rnn-type {wildcards.arch} "
+        "--n-hidden {params.n_hidden} --seed {wildcards.seed} --out {output.model} {params.options} "
+        ">> {log} 2>&1"
