@@ -1,0 +1,92 @@
+"""The same pipeline as seed_runner.py, with this project's library (run with the project's venv).
+
+FlipFlopData(n_bits, 64, 0.5, seed) → 512/128/128 trials; RNN.init("tanh", seed) → train with the
+seed's settings (lr 0.08, batches of 128, min_loss 1e-4, ``--max-epochs``) → hidden trajectories of
+the test trials → FixedPointFinder with the seed's settings at u = 0.
+
+    python our_runner.py --n-bits 3 --n-hidden 4 --seed 0 --out ours.npz
+
+Writes ``--out`` (.npz): timings ``train_s``, ``find_s``, ``run_s`` (data + model + training +
+trajectories + search, in this process), ``epochs``, ``final_loss``, ``converged``; the trained
+parameters ``w_ih, w_hh, b_h, w_out, b_out, h0``, ``test_inputs`` [b,t,m] and ``hiddens`` [b,t,d]
+(the network file seed_runner.py's ``--network`` reads); the unique fixed points ``xstar`` [n,d],
+``qstar``, ``is_stable``, ``n_unstable`` [n] and ``n_starts`` (the finder's starts, its own extra
+starts included); and ``data_sha256`` / ``init_sha256``, digests of
+the data and initial weights that the driver compares with the seed runner's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+
+import jax
+import numpy as np
+
+from fixedpoints import RNN, FlipFlopData, train
+
+PARAM_NAMES = ("w_ih", "w_hh", "b_h", "w_out", "b_out", "h0")
+SEED_FINDER_SETTINGS = dict(method="joint", max_iters=5000, lr_init=0.02, tol_q=1e-4,
+                            final_q_threshold=1e-6, tol_unique=1e-2, do_compute_jacobians=True,
+                            do_decompose_jacobians=True, outlier_distance_scale=10.0)
+SEED_SEARCH_SETTINGS = dict(n_inits=1024, noise_scale=0.4)
+
+
+def digest(arrays) -> str:
+    """sha256 of the float32 bytes of ``arrays`` in order (the seed runner computes the same)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(np.asarray(a, np.float32)).tobytes())
+    return h.hexdigest()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--n-bits", type=int, required=True)
+    parser.add_argument("--n-hidden", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--out", required=True, help="result file (.npz)")
+    parser.add_argument("--max-epochs", type=int, default=1000)
+    args = parser.parse_args(argv)
+    try:
+        from fixedpoints import FixedPointFinder
+    except ImportError:   # before the finder is exported from the package
+        from fixedpoints.finder import FixedPointFinder
+
+    start = time.perf_counter()
+    gen = FlipFlopData(n_bits=args.n_bits, n_time=64, p=0.5, random_seed=args.seed)
+    train_data, valid_data, test_data = (gen.generate_data(n) for n in (512, 128, 128))
+    rnn = RNN.init("tanh", args.n_bits, args.n_hidden, args.n_bits, seed=args.seed)
+    init_sha = digest(rnn.params[k] for k in PARAM_NAMES)
+    t0 = time.perf_counter()
+    rnn, history = train(rnn, train_data, valid_data, learning_rate=0.08, batch_size=128,
+                         max_epochs=args.max_epochs, min_loss=1e-4, seed=args.seed, verbose=False)
+    train_s = time.perf_counter() - t0
+    print(f"[ours] trained {history.epochs} epochs in {train_s:.1f} s, final loss {history.final_train_loss:.3e}",
+          file=sys.stderr, flush=True)
+    _, hiddens = rnn(test_data["inputs"])
+    hiddens = np.asarray(hiddens)
+    t1 = time.perf_counter()
+    finder = FixedPointFinder(rnn, verbose=False, **SEED_FINDER_SETTINGS)
+    unique, all_fps = finder.find_fixed_points(state_traj=hiddens, inputs=np.zeros((1, args.n_bits), np.float32),
+                                         **SEED_SEARCH_SETTINGS)
+    find_s = time.perf_counter() - t1
+    run_s = time.perf_counter() - start
+    print(f"[ours] {unique.n} fixed points ({int(np.sum(unique.is_stable))} stable) in {find_s:.1f} s",
+          file=sys.stderr, flush=True)
+    data_sha = digest([d[k] for d in (train_data, valid_data, test_data) for k in ("inputs", "targets")])
+    np.savez(args.out, train_s=train_s, find_s=find_s, run_s=run_s, epochs=history.epochs,
+             final_loss=history.final_train_loss, converged=history.converged,
+             **{k: np.asarray(rnn.params[k], np.float32) for k in PARAM_NAMES},
+             test_inputs=test_data["inputs"], hiddens=hiddens.astype(np.float32),
+             xstar=np.asarray(unique.xstar, np.float32), qstar=np.asarray(unique.qstar, np.float32),
+             is_stable=np.asarray(unique.is_stable, bool), n_unstable=np.asarray(unique.n_unstable, np.int64),
+             n_starts=all_fps.n, data_sha256=data_sha, init_sha256=init_sha, backend=jax.default_backend())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
