@@ -134,7 +134,9 @@ def test_axis_labels_show_explained_variance():
     ratio = s / s.sum()
     assert fig.axes[0].get_xlabel() == f"PC 1 ({100 * ratio[0]:.1f}% var.)"
     assert fig.axes[0].get_ylabel() == f"PC 2 ({100 * ratio[1]:.1f}% var.)"
-    assert fig.axes[0].get_legend() is not None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][1:] == [
+        "stable (8)", "saddle, index 1 (12)", "saddle, index 2 (6)", "saddle, index 3 (1)", "unstable directions"]
     assert fig.axes[0].get_title() == "8 stable / 27"
 
 

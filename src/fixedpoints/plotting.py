@@ -32,6 +32,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from mpl_toolkits.mplot3d.art3d import Line3D
 
 __all__ = [
     "plot_fixed_points_2d", "plot_fixed_points_3d", "plot_message", "plot_saddle_index_histogram",
@@ -171,9 +172,15 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
     fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
     ax = fig.add_subplot(projection="3d" if n_components == 3 else None)
 
+    drawn: list[np.ndarray] = []
+
     def draw(points_kx, **kwargs):
+        # add the line directly (no autoscaling per line: one autoscale at the end is much faster)
         z = project(points_kx)
-        return ax.plot(*(z[:, c] for c in range(n_components)), **kwargs)[0]
+        drawn.append(z)
+        line = (Line3D if n_components == 3 else Line2D)(*(z[:, c] for c in range(n_components)), **kwargs)
+        ax.add_line(line)
+        return line
 
     legend: list[Any] = []
     for i, trial in enumerate(trials):
@@ -212,18 +219,23 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
     if message:
         ax.text2D(0.02, 0.02, message, transform=ax.transAxes, gid="message") if n_components == 3 else \
             ax.text(0.02, 0.02, message, transform=ax.transAxes, gid="message")
+    z_drawn = np.concatenate(drawn) if drawn else z_all
+    if n_components == 3:
+        ax.auto_scale_xyz(z_drawn[:, 0], z_drawn[:, 1], z_drawn[:, 2], had_data=False)
+    else:
+        ax.autoscale_view()
     ratio = pca.explained_variance_ratio_
     setters = (ax.set_xlabel, ax.set_ylabel) + ((ax.set_zlabel,) if n_components == 3 else ())
     for c, set_label in enumerate(setters):
         set_label(f"PC {c + 1} ({100 * ratio[c]:.1f}% var.)")
     ax.set_title(title)
-    ax.legend(handles=legend, loc="best", fontsize=7, framealpha=0.8)
+    fig.legend(handles=legend, loc="outside right upper", fontsize=7)
     return fig
 
 
 def plot_fixed_points_2d(fixed_points, state_traj, *, plot_batch_idx: Sequence[int] | None = None,
                          plot_start_time: int = 0, title: str | None = None, mode_length: float | None = None,
-                         note: str | None = None, figsize=(6.4, 5.2)) -> Figure:
+                         note: str | None = None, figsize=(8.0, 5.2)) -> Figure:
     """Fixed points on the first two principal components of the trajectories.
 
     Args:
@@ -247,7 +259,7 @@ def plot_fixed_points_2d(fixed_points, state_traj, *, plot_batch_idx: Sequence[i
 
 def plot_fixed_points_3d(fixed_points, state_traj, *, plot_batch_idx: Sequence[int] | None = None,
                          plot_start_time: int = 0, title: str | None = None, mode_length: float | None = None,
-                         note: str | None = None, figsize=(6.4, 5.6)) -> Figure:
+                         note: str | None = None, figsize=(8.0, 5.8)) -> Figure:
     """As `plot_fixed_points_2d`, on the first three principal components (a 3D axes).
 
     A state of fewer than 3 dimensions gives a figure that says why the 3D view is skipped.
