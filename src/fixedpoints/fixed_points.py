@@ -253,7 +253,7 @@ def _read_group(f, name: str) -> FixedPoints:
         if field in group or field in REQUIRED:
             arrays[field] = read_array(group, field, ndim=ndim, dtype=_KIND_DTYPE[kind])
     tol = float(group.attrs.get("tol_unique", f.attrs.get("tol_unique", 1e-2)))
-    hyper = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()
+    hyper = {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in f.attrs.items()
              if k not in ("schema", "schema_version")}
     try:
         return FixedPoints(**arrays, tol_unique=tol, hyperparameters=hyper)
@@ -269,5 +269,5 @@ def load_fixed_points(path: str | os.PathLike, groups=("unique", "all")) -> dict
         if "states" not in f:
             raise KeyError("missing group /states")
         out["hiddens"] = read_array(f["states"], "hiddens", ndim=3, dtype=np.float32)
-        out["attrs"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        out["attrs"] = {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in f.attrs.items()}
     return out
