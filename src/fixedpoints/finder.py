@@ -161,6 +161,23 @@ def _bucket(n: int) -> int:
     return max(256, 1 << (int(n) - 1).bit_length())
 
 
+def adapt_learning_rate(lr, obj_hist, since_change, obj, lr_factor, lr_cooldown, running=True):
+    """Two-way adaptive learning rate (Golub & Sussillo 2018) → (lr, obj_hist, since_change).
+
+    ``obj_hist`` [P+1] holds the last objectives (newest last; P = lr_patience), ``obj`` is appended.
+    Once at least max(P, ``lr_cooldown``) steps passed since the last change: lr ← lr·lr_factor when
+    ``obj`` is worse than each of the P before it; lr ← lr / lr_factor when the objective fell at each
+    of the last P steps; the step counter restarts after a change.
+    """
+    obj_hist = jnp.concatenate([obj_hist[1:], jnp.reshape(obj, (1,)).astype(obj_hist.dtype)])
+    since = since_change + 1
+    ready = (since >= obj_hist.shape[0] - 1) & (since >= lr_cooldown) & running
+    worse = obj > jnp.max(obj_hist[:-1])
+    falling = jnp.all(jnp.diff(obj_hist) < 0)
+    lr = jnp.where(ready & worse, lr * lr_factor, jnp.where(ready & falling, lr / lr_factor, lr))
+    return lr, obj_hist, jnp.where(ready & (worse | falling), 0, since)
+
+
 def _group_step(step, adam_eps, adaptive_clip, st: GroupState, u_gxm, params, hyper) -> GroupState:
     """One Adam step on a group's objective mean_i q(x_i); stopped starts stay where they are."""
 
@@ -181,15 +198,8 @@ def _group_step(step, adam_eps, adaptive_clip, st: GroupState, u_gxm, params, hy
         grad = grad * jnp.where(norm > clip, clip / jnp.maximum(norm, 1e-30), 1.0)
     updates, adam = optax.scale_by_adam(eps=adam_eps).update(grad, st.adam)
     x = jnp.where(active[:, None], st.x - st.lr * updates, st.x)
-    # two-way adaptive learning rate on the group objective
-    obj_hist = jnp.concatenate([st.obj_hist[1:], obj[None]])
-    since = st.since_change + 1
-    ready = (since >= obj_hist.shape[0] - 1) & (since >= hyper["lr_cooldown"]) & jnp.any(active)
-    worse = obj > jnp.max(obj_hist[:-1])
-    falling = jnp.all(jnp.diff(obj_hist) < 0)
-    lr = jnp.where(ready & worse, st.lr * hyper["lr_factor"],
-                   jnp.where(ready & falling, st.lr / hyper["lr_factor"], st.lr))
-    since = jnp.where(ready & (worse | falling), 0, since)
+    lr, obj_hist, since = adapt_learning_rate(st.lr, st.obj_hist, st.since_change, obj, hyper["lr_factor"],
+                                              hyper["lr_cooldown"], jnp.any(active))
     return GroupState(x=x, adam=adam, lr=lr, obj_hist=obj_hist, since_change=since, norm_hist=norm_hist,
                       q=jnp.where(st.done, st.q, q), dq=jnp.where(st.done, st.dq, dq),
                       n_iters=st.n_iters + active.astype(jnp.int32), done=done)
@@ -289,7 +299,8 @@ class FixedPointFinder:
 
     Every argument of `FINDER_DEFAULTS` may be given by keyword. After `find_fixed_points`, the
     attribute ``slow_fps`` holds the polished candidates that are slow (not converged, or q above
-    ``final_q_threshold``) or marginal (not isolated), with their certificate.
+    ``final_q_threshold``) or marginal (not isolated), with their certificate, and ``lr_final``
+    the learning rate(s) at the end of the last optimisation ([1] joint, [n] sequential).
     """
 
     def __init__(self, rnn, **options):
@@ -321,6 +332,7 @@ class FixedPointFinder:
                              f"{type(rnn).__name__}")
         self.rnn = rnn
         self.slow_fps: FixedPoints | None = None
+        self.lr_final: np.ndarray | None = None
         self._opt_size = 0
         if self.tol_newton is None:
             self.tol_newton = 1e-5 if self.dtype == "float32" else 1e-10
@@ -401,6 +413,7 @@ class FixedPointFinder:
             if all_done or i >= self.max_iters:
                 break
         xstar = np.asarray(st.x).reshape(n_pad, d)[:n]
+        self.lr_final = np.asarray(st.lr)[: n if G > 1 else 1]
         F, q = _chunked(lambda a, b: _evaluate(self.step, params, a, b), n, n_pad, xstar.astype(dtype),
                         u_nxm.astype(dtype))
         self._log(f"  optimization stopped after {i} iterations "

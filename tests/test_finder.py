@@ -1,0 +1,288 @@
+"""FixedPointFinder against systems whose fixed points are known on paper, and on trained networks."""
+
+import itertools
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import brentq, fsolve
+
+from fixedpoints import FixedPointFinder, FlipFlopData, RNN, train
+from fixedpoints.finder import adapt_learning_rate
+from fixedpoints.topology import index_census
+
+QUIET = dict(verbose=False)
+
+
+# -- closed-form systems --------------------------------------------------------------------------
+
+W_BISTABLE = 2.0
+
+
+def bistable(inputs, hidden):
+    """N decoupled units x' = tanh(w x + u), w = 2 (callable with the seed's contract)."""
+    h_next = jnp.tanh(W_BISTABLE * hidden + inputs[:, 0, :1])
+    return h_next[:, None, :], h_next
+
+
+def test_decoupled_bistable_units_have_3_to_the_n_points():
+    n = 3
+    a = brentq(lambda s: s - np.tanh(W_BISTABLE * s), 0.1, 2.0)      # the positive root of s = tanh(2s)
+    rng = np.random.default_rng(0)
+    traj = rng.uniform(-1.1, 1.1, size=(4, 100, n))
+    finder = FixedPointFinder(bistable, **QUIET)
+    unique, all_fps = finder.find_fixed_points(traj, np.zeros((1, 1)), n_inits=256, noise_scale=0.05)
+    expected = np.array(list(itertools.product((-a, 0.0, a), repeat=n)))
+    assert unique.n == 27
+    order = np.lexsort(np.round(unique.xstar, 3).T[::-1])
+    np.testing.assert_allclose(unique.xstar[order], expected[np.lexsort(expected.T[::-1])], atol=1e-5)
+    # index = number of units at 0 (slope w > 1 there); eigenvalues w(1 - x²), sorted by |λ| descending
+    np.testing.assert_array_equal(unique.n_unstable, np.sum(np.abs(unique.xstar) < 0.5, axis=1))
+    np.testing.assert_array_equal(index_census(unique.n_unstable), [8, 12, 6, 1])
+    slopes = np.sort(W_BISTABLE * (1 - unique.xstar ** 2), axis=1)[:, ::-1]
+    np.testing.assert_allclose(unique.eigval_J_xstar.real, slopes, atol=1e-4)
+    np.testing.assert_allclose(unique.eigval_J_xstar.imag, 0, atol=1e-6)
+    np.testing.assert_allclose(unique.dFdu[:, :, 0], 1 - unique.xstar ** 2, atol=1e-5)
+    assert np.all(unique.qstar < 1e-10) and np.all(unique.newton_converged)
+    assert unique.is_stable.sum() == 8
+    assert all_fps.n >= 256 and all_fps.x_init.shape == all_fps.xstar.shape
+
+
+def linear_system(A, B, b):
+    def model(inputs, hidden):
+        h_next = hidden @ A.T + inputs[:, 0, :] @ B.T + b
+        return h_next[:, None, :], h_next
+    return model
+
+
+def make_linear():
+    rng = np.random.default_rng(1)
+    V = rng.normal(size=(3, 3))
+    lam = np.array([1.5, 0.5, -0.3])
+    A = V @ np.diag(lam) @ np.linalg.inv(V)
+    B, b, u = rng.normal(size=(3, 2)), rng.normal(size=3), np.array([[0.5, -1.0]])
+    xstar = np.linalg.solve(np.eye(3) - A, B @ u[0] + b)
+    return A, B, b, u, xstar, lam
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_map_has_its_one_fixed_point_and_eigenvalues(dtype):
+    A, B, b, u, xstar, lam = make_linear()
+    model = linear_system(A, B, b)   # numpy float64 constants: the finder's precision decides
+    traj = xstar + np.random.default_rng(2).normal(size=(2, 50, 3))
+    finder = FixedPointFinder(model, dtype=dtype, **QUIET)
+    unique, _ = finder.find_fixed_points(traj, u, n_inits=64, noise_scale=0.1)
+    assert unique.n == 1
+    tol = 1e-4 if dtype == "float32" else 1e-11
+    np.testing.assert_allclose(unique.xstar[0], xstar, atol=tol)
+    np.testing.assert_allclose(unique.eigval_J_xstar[0], lam, atol=tol)   # already sorted by |λ|
+    np.testing.assert_allclose(unique.J_xstar[0], A, atol=tol)
+    np.testing.assert_allclose(unique.dFdu[0], B, atol=tol)
+    assert unique.n_unstable[0] == 1 and not unique.is_stable[0]
+    assert unique.qstar[0] < (1e-10 if dtype == "float32" else 1e-24)
+
+
+def test_no_fixed_point_in_the_region_gives_none():
+    # F(x) - x = 0.1 (1 + tanh x) > 0 everywhere: no fixed point, only a slow region as x -> -inf
+    def drift(inputs, hidden):
+        h_next = hidden + 0.1 * (1 + jnp.tanh(hidden))
+        return h_next[:, None, :], h_next
+
+    traj = np.random.default_rng(3).uniform(-1, 1, size=(2, 50, 2))
+    finder = FixedPointFinder(drift, **QUIET)
+    unique, all_fps = finder.find_fixed_points(traj, np.zeros((1, 1)), n_inits=128, noise_scale=0.1)
+    assert unique.n == 0
+    assert unique.J_xstar.shape == (0, 2, 2)
+    assert all_fps.n >= 128
+    # whatever survived the outlier test is flagged slow or marginal, never a fixed point
+    if finder.slow_fps.n:
+        assert np.all(finder.slow_fps.is_slow | finder.slow_fps.is_marginal)
+
+
+# -- the optimiser ----------------------------------------------------------------------------------
+
+def scalar_linear(a):
+    return linear_system(jnp.array([[a]]), jnp.zeros((1, 1)), jnp.zeros(1))
+
+
+def optimize_only(**options):
+    settings = dict(do_polish=False, do_completeness_starts=False, **QUIET)
+    settings.update(options)
+    return settings
+
+
+def test_learning_rate_rule():
+    nan = np.nan
+    run = lambda hist, since, obj, cooldown=0: [np.asarray(v).tolist() for v in adapt_learning_rate(
+        jnp.float32(1.0), jnp.asarray(hist, jnp.float32), jnp.int32(since), jnp.float32(obj), 0.5, cooldown)]
+    # worse than each of the last 3 (patience 3): decrease, counter restarts
+    assert run([5, 1, 2, 3], 3, 4) == [0.5, [1, 2, 3, 4], 0]
+    # not worse than all of them: unchanged
+    assert run([5, 1, 4, 3], 3, 3.5)[0] == 1.0
+    # fell at each of the last 3 steps: increase
+    assert run([9, 4, 3, 2], 3, 1)[0] == 2.0
+    # one rise among the last steps: no increase
+    assert run([9, 4, 5, 2], 3, 1)[0] == 1.0
+    # too soon after the last change (patience, then cooldown), or history not yet filled
+    assert run([9, 4, 3, 2], 1, 1)[0] == 1.0
+    assert run([9, 4, 3, 2], 3, 1, cooldown=10)[0] == 1.0
+    assert run([nan, nan, nan, 1], 3, 5)[0] == 1.0
+
+
+def test_learning_rate_adapts_both_ways():
+    starts = np.array([[2.0], [-1.5], [1.0]])
+    # a tiny step makes the objective fall at every step, and the step grows
+    options = optimize_only(lr_init=1e-3, max_iters=400, tol_q=0, do_adaptive_clipping=False)
+    small = FixedPointFinder(scalar_linear(0.5), method="joint", **options)
+    _, adapted = small.find_fixed_points(initial_states=starts, inputs=np.zeros((1, 1)))
+    assert small.lr_final[0] > 1e-3 * 10
+    fixed = FixedPointFinder(scalar_linear(0.5), method="joint", lr_factor=1.0, **options)
+    _, not_adapted = fixed.find_fixed_points(initial_states=starts, inputs=np.zeros((1, 1)))
+    assert fixed.lr_final[0] == np.float32(1e-3)
+    # the changed step size is the one the optimiser used: it got much further
+    assert np.all(adapted.qstar < 0.5 * not_adapted.qstar)
+    # sequential: every start has its own learning rate
+    seq = FixedPointFinder(scalar_linear(0.5), method="sequential", **optimize_only(lr_init=1e-3, max_iters=100,
+                                                                                      tol_q=0))
+    seq.find_fixed_points(initial_states=starts, inputs=np.zeros((1, 1)))
+    assert seq.lr_final.shape == (3,) and np.all(seq.lr_final > 1e-3)
+
+
+def test_stops_at_tol_q_and_records_iterations():
+    finder = FixedPointFinder(scalar_linear(0.5), **optimize_only(lr_init=0.1, max_iters=5000, tol_q=1e-6))
+    _, all_fps = finder.find_fixed_points(initial_states=np.array([[1.0], [0.01]]), inputs=np.zeros((1, 1)))
+    assert all_fps.n_iters[1] < all_fps.n_iters[0] < 5000
+    assert np.all(all_fps.qstar < 1e-6)
+    # x*, F(x*) and q* are taken at the same point
+    np.testing.assert_allclose(all_fps.F_xstar, 0.5 * all_fps.xstar, rtol=1e-6)
+    np.testing.assert_allclose(all_fps.qstar, 0.5 * np.sum((0.5 * all_fps.xstar) ** 2, axis=1), rtol=1e-5)
+
+
+# -- trained networks -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def net2():
+    gen = FlipFlopData(n_bits=2, n_time=64, p=0.5, random_seed=0)
+    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
+    rnn = RNN.init("tanh", 2, 3, 2, seed=0)
+    rnn, history = train(rnn, train_data, valid_data, seed=0, verbose=False)
+    assert history.converged
+    _, hiddens = rnn(test_data["inputs"])
+    return rnn, np.asarray(hiddens)
+
+
+def numpy_tanh_step(params, h, u):
+    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    return np.tanh(u @ p["w_ih"] + h @ p["w_hh"] + p["b_h"])
+
+
+def test_trained_2bit_net_has_4_attractors_and_their_saddles(net2):
+    rnn, hiddens = net2
+    unique, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, np.zeros((1, 2)), n_inits=256)
+    assert unique.is_stable.sum() == 4
+    np.testing.assert_array_equal(index_census(unique.n_unstable), [4, 4, 1])
+    residual = numpy_tanh_step(rnn.params, unique.xstar.astype(np.float64), np.zeros(2)) - unique.xstar
+    assert np.max(np.abs(residual)) < 1e-5
+
+
+def test_joint_and_sequential_agree(net2):
+    rnn, hiddens = net2
+    results = [FixedPointFinder(rnn, method=m, **QUIET).find_fixed_points(hiddens, np.zeros((1, 2)), n_inits=128)[0]
+               for m in ("joint", "sequential")]
+    joint, seq = results
+    assert joint.n == seq.n == 9
+    distance = np.linalg.norm(joint.xstar[:, None, :] - seq.xstar[None, :, :], axis=2)
+    assert np.all(distance.min(axis=1) < 1e-5)
+    np.testing.assert_array_equal(np.sort(joint.n_unstable), np.sort(seq.n_unstable))
+
+
+def test_sequential_equals_each_start_alone(net2):
+    rnn, hiddens = net2
+    starts = hiddens[0, [3, 20, 40]] + 0.3
+    options = optimize_only(method="sequential", max_iters=150, tol_q=1e-12)
+    _, together = FixedPointFinder(rnn, **options).find_fixed_points(initial_states=starts)
+    for i in range(3):
+        _, alone = FixedPointFinder(rnn, **options).find_fixed_points(initial_states=starts[i:i + 1])
+        np.testing.assert_allclose(alone.xstar[0], together.xstar[i], atol=1e-6)
+        assert alone.n_iters[0] == together.n_iters[i]
+
+
+def test_same_seed_same_numbers(net2):
+    rnn, hiddens = net2
+    a = FixedPointFinder(rnn, random_seed=5, **QUIET).find_fixed_points(hiddens, n_inits=64)
+    b = FixedPointFinder(rnn, random_seed=5, **QUIET).find_fixed_points(hiddens, n_inits=64)
+    for x, y in zip(a, b):
+        for name, value in x.fields().items():
+            np.testing.assert_array_equal(value, getattr(y, name), err_msg=name)
+
+
+def test_complete_on_a_3bit_net_against_an_exhaustive_search():
+    gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=42)
+    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
+    rnn, history = train(RNN.init("tanh", 3, 4, 3, seed=42), train_data, valid_data, seed=42, verbose=False)
+    _, hiddens = rnn(test_data["inputs"])
+    hiddens = np.asarray(hiddens)
+    unique, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, np.zeros((1, 3)))   # defaults
+    # exhaustive: scipy's hybrid root finder from 2000 starts spread over the trajectories' box
+    p = {k: np.asarray(v, np.float64) for k, v in rnn.params.items()}
+    lo, hi = hiddens.reshape(-1, 4).min(0) - 0.2, hiddens.reshape(-1, 4).max(0) + 0.2
+    roots = []
+    for x0 in np.random.default_rng(0).uniform(lo, hi, size=(2000, 4)):
+        x, info, ok, _ = fsolve(lambda h: np.tanh(h @ p["w_hh"] + p["b_h"]) - h, x0, full_output=True)
+        if ok == 1 and np.linalg.norm(np.tanh(x @ p["w_hh"] + p["b_h"]) - x) < 1e-10:
+            roots.append(x)
+    roots = np.array(roots)
+    distinct = [roots[0]]
+    for x in roots:
+        if min(np.linalg.norm(x - y) for y in distinct) > 1e-6:
+            distinct.append(x)
+    distinct = np.array(distinct)
+    assert len(distinct) == unique.n == 27
+    distance = np.linalg.norm(distinct[:, None, :] - unique.xstar[None, :, :], axis=2)
+    assert np.all(distance.min(axis=1) < 1e-5)
+    np.testing.assert_array_equal(index_census(unique.n_unstable), [8, 12, 6, 1])
+
+
+@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
+def test_gated_cells_points_are_fixed(rnn_type):
+    rnn = RNN.init(rnn_type, 2, 3, 2, seed=1)
+    traj = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 20, rnn.state_size))
+    unique, _ = FixedPointFinder(rnn, n_box_inits=32, **QUIET).find_fixed_points(traj, n_inits=64)
+    assert unique.n >= 1
+    step = np.asarray(rnn.step(jnp.asarray(unique.xstar, jnp.float32), jnp.zeros((unique.n, 2))))
+    assert np.max(np.abs(step - unique.xstar)) < 1e-5
+    assert np.all(unique.sigma_min >= 1e-3)
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+def test_bad_options_and_arguments_are_rejected(net2):
+    rnn, hiddens = net2
+    with pytest.raises(ValueError, match=r"unknown FixedPointFinder option\(s\) \['learning_rate'\]"):
+        FixedPointFinder(rnn, learning_rate=0.1)
+    with pytest.raises(ValueError, match="method must be one of joint, sequential, got 'adam'"):
+        FixedPointFinder(rnn, method="adam")
+    with pytest.raises(ValueError, match="lr_init must be a positive number, got -1"):
+        FixedPointFinder(rnn, lr_init=-1)
+    with pytest.raises(ValueError, match="max_n_unique must be a positive integer or inf"):
+        FixedPointFinder(rnn, max_n_unique=0.5)
+    with pytest.raises(ValueError, match="rnn must be a fixedpoints.RNN or a callable"):
+        FixedPointFinder(42)
+    finder = FixedPointFinder(rnn, **QUIET)
+    with pytest.raises(ValueError, match=r"inputs must have shape \[1, m\] or \[8, m\]"):
+        finder.find_fixed_points(hiddens, np.zeros((3, 2)), n_inits=8)
+    with pytest.raises(ValueError, match="inputs must have 2 columns"):
+        finder.find_fixed_points(hiddens, np.zeros((1, 5)), n_inits=8)
+    with pytest.raises(ValueError, match="states have size 5, but the network's state size is 3"):
+        finder.find_fixed_points(np.zeros((2, 4, 5)), n_inits=8)
+    with pytest.raises(ValueError, match="n_inits must be a positive integer"):
+        finder.find_fixed_points(hiddens, n_inits=0)
+    with pytest.raises(ValueError, match="needs state_traj or initial_states"):
+        finder.find_fixed_points()
+    with pytest.raises(ValueError, match="valid_bxt must have shape"):
+        finder.find_fixed_points(hiddens, n_inits=8, valid_bxt=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="inputs .* is needed for a callable model"):
+        FixedPointFinder(bistable, **QUIET).find_fixed_points(initial_states=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="the model cannot map a state"):
+        FixedPointFinder(lambda u, h: (u, h @ np.ones((7, 7))), **QUIET).find_fixed_points(
+            initial_states=np.zeros((2, 3)), inputs=np.zeros((1, 1)))
