@@ -287,7 +287,7 @@ def test_training_curves_one_panel_per_task_and_arch():
                                    converged=not diverged and seed == 0, diverged=diverged))
     fig = plotting.plot_training_curves(curves)
     assert [ax.get_title() for ax in fig.axes] == [
-        "2bit lstm", "2bit tanh", "3bit lstm", "3bit tanh", "10bit lstm", "10bit tanh"]
+        "2bit lstm", "3bit lstm", "10bit lstm", "2bit tanh", "3bit tanh", "10bit tanh"]
     for ax in fig.axes:
         assert ax.get_yscale() == "log"
         task, arch = ax.get_title().split()

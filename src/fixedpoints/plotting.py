@@ -449,7 +449,7 @@ def plot_saddle_index_histogram(runs) -> Figure:
 
 
 def plot_training_curves(curves: Sequence[Mapping[str, Any]]) -> Figure:
-    """Training loss against epoch (log scale), every seed, one panel per task (row) and arch (column).
+    """Training loss against epoch (log scale), every seed, one panel per task (column) and arch (row).
 
     Each curve is a dict with keys task, arch, seed, train_loss (1-D array), converged, diverged.
     Converged: solid line; not converged: dashed; diverged: red, with a cross at the last finite
@@ -464,11 +464,11 @@ def plot_training_curves(curves: Sequence[Mapping[str, Any]]) -> Figure:
             raise ValueError(f"training curve {i} lacks key(s) {missing}; expected {list(required)}")
     tasks = sorted({str(c["task"]) for c in curves}, key=_natural_key)
     archs = sorted({str(c["arch"]) for c in curves}, key=_natural_key)
-    fig = Figure(figsize=(max(5.0, 4.2 * len(archs)), 3.0 * len(tasks)), dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(tasks), len(archs), squeeze=False, sharex=False)
+    fig = Figure(figsize=(max(5.0, 4.2 * len(tasks)), 3.2 * len(archs)), dpi=DPI, layout="constrained")
+    axes = fig.subplots(len(archs), len(tasks), squeeze=False, sharex=False)
     seeds = sorted({int(c["seed"]) for c in curves})
     for curve in sorted(curves, key=lambda c: (_natural_key(c["task"]), _natural_key(c["arch"]), int(c["seed"]))):
-        ax = axes[tasks.index(str(curve["task"])), archs.index(str(curve["arch"]))]
+        ax = axes[archs.index(str(curve["arch"])), tasks.index(str(curve["task"]))]
         loss = np.asarray(curve["train_loss"], np.float64).ravel()
         shown = np.where(np.isfinite(loss) & (loss > 0), loss, np.nan)
         epochs = np.arange(1, len(loss) + 1)
@@ -481,8 +481,8 @@ def plot_training_curves(curves: Sequence[Mapping[str, Any]]) -> Figure:
             finite = np.flatnonzero(np.isfinite(shown))
             if finite.size:
                 ax.plot(epochs[finite[-1]], shown[finite[-1]], marker="x", color=color, markersize=8)
-    for r, task in enumerate(tasks):
-        for c, arch in enumerate(archs):
+    for r, arch in enumerate(archs):
+        for c, task in enumerate(tasks):
             ax = axes[r, c]
             ax.set_yscale("log")
             ax.set_title(f"{task} {arch}", fontsize=10)

@@ -6,7 +6,7 @@ rule aggregate:
         benchmarks=benchmark_files("generate_data") + benchmark_files("train")
         + benchmark_files("find_fixed_points"),
     output:
-        **SUMMARY,
+        **summary_outputs(),
     params:
         runs=run_dirs(),
     log:
