@@ -137,10 +137,18 @@ def span(values) -> str:
     return m_text if lo == hi else f"{m_text} ({lo}–{hi})"
 
 
-def index_medians(lists) -> str:
+def pad(lists) -> np.ndarray:
+    """Per-index count lists of different lengths as one array [runs, max length], zero-padded."""
     width = max(len(x) for x in lists)
-    padded = np.array([x + [0] * (width - len(x)) for x in lists])
-    return "/".join(f"{v:g}" for v in np.median(padded, axis=0))
+    return np.array([list(x) + [0] * (width - len(x)) for x in lists])
+
+
+def index_medians(lists) -> str:
+    return "/".join(f"{v:g}" for v in np.median(pad(lists), axis=0))
+
+
+def index_sums(lists) -> list[int]:
+    return pad(lists).sum(axis=0).tolist()
 
 
 def report(records: list[dict], args) -> str:
@@ -171,8 +179,8 @@ def report(records: list[dict], args) -> str:
     for task in tasks:
         rs = [r for r in records if r["task"] == task]
         n_bits = rs[0]["n_bits"]
-        miss_c = np.sum([r["missed_by_canns_index"][:n_bits + 1] for r in rs], axis=0)
-        miss_o = np.sum([r["missed_by_ours_index"][:n_bits + 1] for r in rs], axis=0)
+        miss_c = index_sums([r["missed_by_canns_index"] for r in rs])
+        miss_o = index_sums([r["missed_by_ours_index"] for r in rs])
         lines.append("| " + " | ".join([
             task, str(3 ** n_bits), span([r["ours"]["total"] for r in rs]), span([r["canns"]["total"] for r in rs]),
             span([r["ours"]["stable"] for r in rs]), span([r["canns"]["stable"] for r in rs]),
@@ -212,7 +220,20 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", default=None, help="keep the exchanged files and logs here (default: a "
                         "temporary directory, removed at the end)")
     parser.add_argument("--json", default=None, help="also write the per-run records to this JSON file")
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="run nothing: print the tables of the records saved by an earlier --json")
     args = parser.parse_args(argv)
+    if args.report:
+        try:
+            with open(args.report) as f:
+                saved = json.load(f)
+            records, header = saved["records"], saved["header"]
+            args.match_distance = float(saved["match_distance"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise SystemExit(f"error: --report {args.report}: expected a JSON file written by --json ({error})")
+        print(header + "\n")
+        print(report(records, args))
+        return 0
     tasks = parse_list(args.tasks, "tasks", choices=TASKS)
     seeds = parse_list(args.seeds, "seeds")
     if not os.access(args.seed_python, os.X_OK):
@@ -236,13 +257,15 @@ def main(argv=None) -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    from importlib.metadata import version
+    header = (f"{datetime.date.today()} · {platform.machine()}, {os.cpu_count()} cores, JAX backend "
+              f"{records[0]['backend']} · ours: fixedpoints {version('fixedpoints')}, jax {version('jax')}, "
+              f"optax {version('optax')} · seed library: {records[0]['versions']} · max_epochs "
+              f"{args.max_epochs}, match distance {args.match_distance:g}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(records, f, indent=1)
-    from importlib.metadata import version
-    print(f"{datetime.date.today()} · {platform.machine()}, {os.cpu_count()} cores, JAX backend {records[0]['backend']} · ours: fixedpoints "
-          f"{version('fixedpoints')}, jax {version('jax')}, optax {version('optax')} · seed library: "
-          f"{records[0]['versions']} · max_epochs {args.max_epochs}\n")
+            json.dump({"header": header, "match_distance": args.match_distance, "records": records}, f, indent=1)
+    print(header + "\n")
     print(report(records, args))
     return 0
 

@@ -25,7 +25,7 @@ import time
 import jax
 import numpy as np
 
-from fixedpoints import RNN, FlipFlopData, train
+from fixedpoints import RNN, FixedPointFinder, FlipFlopData, train
 
 PARAM_NAMES = ("w_ih", "w_hh", "b_h", "w_out", "b_out", "h0")
 SEED_FINDER_SETTINGS = dict(method="joint", max_iters=5000, lr_init=0.02, tol_q=1e-4,
@@ -51,10 +51,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="result file (.npz)")
     parser.add_argument("--max-epochs", type=int, default=1000)
     args = parser.parse_args(argv)
-    try:
-        from fixedpoints import FixedPointFinder
-    except ImportError:   # before the finder is exported from the package
-        from fixedpoints.finder import FixedPointFinder
 
     start = time.perf_counter()
     gen = FlipFlopData(n_bits=args.n_bits, n_time=64, p=0.5, random_seed=args.seed)
