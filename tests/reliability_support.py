@@ -1,0 +1,131 @@
+"""Helpers of the reliability tests: a throw-away copy of the workflow, snakemake runs, file comparison.
+
+Every sweep runs in a temporary folder holding a copy of the Snakefile and workflow/ and its own
+config.yaml, so nothing is ever written into the repository's results/.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_CONFIG = yaml.safe_load((REPO / "tests" / "sweep" / "config.yaml").read_text())
+# Attributes that differ from run to run by nature (timings); everything else must be identical.
+TIMING_ATTRS = {"wall_s"}
+
+
+def fast_config(seeds=(0, 1), **sections) -> dict:
+    """The tiny sweep config with a smaller fixed-point search, updated by ``sections``."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config["seeds"] = list(seeds)
+    config["fixed_points"].update(n_inits=32, max_iters=500)
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key].update(value)
+        else:
+            config[key] = value
+    return config
+
+
+def make_workdir(folder: Path, config: dict) -> Path:
+    """Copy the Snakefile and workflow/ into ``folder`` and write ``config`` as its config.yaml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "Snakefile", folder / "Snakefile")
+    shutil.copytree(REPO / "workflow", folder / "workflow", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".snakemake"))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return folder
+
+
+def snakemake_env() -> dict:
+    """The environment of a snakemake child: this interpreter's venv first on PATH, JAX on the CPU."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    return env
+
+
+def snakemake_command(*args: str, cores: int = 2, timeout_s: int = 600) -> list[str]:
+    """``snakemake --cores N args…`` under ``timeout -k`` (a hung sweep fails the test, never the suite)."""
+    return ["timeout", "-k", "10", str(timeout_s), sys.executable, "-m", "snakemake", "--cores", str(cores),
+            *args]
+
+
+def run_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 600) -> subprocess.CompletedProcess:
+    """Run snakemake in ``workdir`` to the end; returns the finished process (stdout, stderr as text)."""
+    return subprocess.run(snakemake_command(*args, cores=cores, timeout_s=timeout_s), cwd=workdir,
+                          env=snakemake_env(), capture_output=True, text=True)
+
+
+def start_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 600) -> subprocess.Popen:
+    """Start snakemake in ``workdir`` in a process group of its own (so the whole tree can be killed)."""
+    log = open(workdir / "snakemake_outer.log", "w")
+    return subprocess.Popen(snakemake_command(*args, cores=cores, timeout_s=timeout_s), cwd=workdir,
+                            env=snakemake_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the process group of ``process`` (snakemake and every job it started) and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def wait_for(predicate, timeout_s: float, process: subprocess.Popen | None = None, poll_s: float = 0.05) -> bool:
+    """Poll ``predicate()`` until true (→ True), the timeout, or ``process`` ending (→ False)."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        if process is not None and process.poll() is not None:
+            return bool(predicate())
+        time.sleep(poll_s)
+    return False
+
+
+def h5_contents(path: Path, ignore_attrs=TIMING_ATTRS) -> dict:
+    """Every dataset (as bytes, dtype and shape) and attribute of an HDF5 file, timing attributes aside."""
+    out = {}
+
+    def attrs_of(name, obj):
+        for key, value in obj.attrs.items():
+            if key not in ignore_attrs:
+                out[f"{name}@{key}"] = repr(np.asarray(value).tolist())
+
+    with h5py.File(path, "r") as f:
+        attrs_of("/", f)
+
+        def visit(name, obj):
+            attrs_of(name, obj)
+            if isinstance(obj, h5py.Dataset):
+                value = np.asarray(obj[()])
+                out[name] = (value.dtype.str, value.shape, value.tobytes())
+
+        f.visititems(visit)
+    return out
+
+
+def result_files(workdir: Path) -> list[Path]:
+    """The final output files of a sweep (relative paths): run files and the summary, no logs."""
+    results = workdir / "results"
+    return sorted(p.relative_to(workdir) for p in results.rglob("*")
+                  if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks", ".jax_cache")
+                  and not p.name.startswith("."))
+
+
+def stray_temporaries(workdir: Path) -> list[Path]:
+    """Temporary files of atomic writes left next to final outputs (there must be none after a sweep)."""
+    return sorted(p for p in (workdir / "results").rglob(".*.tmp"))

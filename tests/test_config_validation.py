@@ -1,0 +1,119 @@
+"""Invalid sweep configs are refused before any job starts: one line naming the key and what was expected.
+
+Each case starts from the tiny sweep config, breaks one thing, and runs the real ``snakemake`` (not a
+dry run) in a throw-away copy of the workflow: the run must exit non-zero, print exactly one
+``error: config: <key>: ...`` line (no traceback), and write nothing under results/.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reliability_support import fast_config, make_workdir, run_snakemake
+
+
+def set_path(config: dict, dotted: str, value) -> dict:
+    """A copy of ``config`` with ``a.b.c`` set to ``value`` (``DELETE`` removes the key)."""
+    config = copy.deepcopy(config)
+    *parents, last = dotted.split("/")
+    node = config
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return config
+
+
+def rename_task(config: dict, name) -> dict:
+    config = copy.deepcopy(config)
+    config["tasks"] = {name: config["tasks"].pop("2bit")}
+    return config
+
+
+# (id, config change, texts the error line must contain: the key, and the expected value or the offender)
+CASES = [
+    ("unknown top-level key", lambda c: set_path(c, "trainig", {"learning_rate": 0.1}), ["trainig"]),
+    ("unknown section key", lambda c: set_path(c, "training/lr", 0.1), ["training", "'lr'"]),
+    ("unknown task key", lambda c: set_path(c, "tasks/2bit/n_hiden", 3), ["tasks.2bit", "'n_hiden'"]),
+    ("unknown key in a task override", lambda c: set_path(c, "tasks/2bit/training/learning_rat", 0.1),
+     ["tasks.2bit.training", "'learning_rat'"]),
+    ("string for an integer", lambda c: set_path(c, "training/batch_size", "128"),
+     ["training.batch_size", "integer"]),
+    ("float for an integer", lambda c: set_path(c, "data/n_time", 64.5), ["data.n_time", "integer"]),
+    ("scalar for the seed list", lambda c: set_path(c, "seeds", 3), ["seeds", "array"]),
+    ("string for a number", lambda c: set_path(c, "fixed_points/noise_scale", "big"),
+     ["fixed_points.noise_scale", "number"]),
+    ("n_bits zero", lambda c: set_path(c, "tasks/2bit/n_bits", 0), ["tasks.2bit.n_bits", "minimum of 1"]),
+    ("n_hidden negative", lambda c: set_path(c, "tasks/2bit/n_hidden", -2), ["tasks.2bit.n_hidden", "minimum of 1"]),
+    ("n_bits missing", lambda c: set_path(c, "tasks/2bit", {"n_hidden": 3}), ["tasks.2bit", "'n_bits'"]),
+    ("unknown architecture", lambda c: set_path(c, "architectures", ["tanh", "elman"]),
+     ["architectures", "elman", "tanh", "gru", "lstm"]),
+    ("empty seeds", lambda c: set_path(c, "seeds", []), ["seeds", "empty"]),
+    ("duplicate seeds", lambda c: set_path(c, "seeds", [0, 1, 0]), ["seeds", "non-unique"]),
+    ("negative seed", lambda c: set_path(c, "seeds", [-1]), ["seeds", "minimum of 0"]),
+    ("zero learning rate", lambda c: set_path(c, "training/learning_rate", 0), ["training.learning_rate", "0"]),
+    ("negative learning rate in a task", lambda c: set_path(c, "tasks/2bit/training", {"learning_rate": -0.1}),
+     ["tasks.2bit.training.learning_rate", "-0.1"]),
+    ("zero batch size", lambda c: set_path(c, "training/batch_size", 0), ["training.batch_size", "minimum of 1"]),
+    ("zero loss target", lambda c: set_path(c, "training/min_loss", 0.0), ["training.min_loss", "0"]),
+    ("zero tol_q", lambda c: set_path(c, "fixed_points/tol_q", 0.0), ["fixed_points.tol_q", "0"]),
+    ("negative final_q_threshold", lambda c: set_path(c, "fixed_points/final_q_threshold", -1e-6),
+     ["fixed_points.final_q_threshold", "-1e-06"]),
+    ("zero tol_unique", lambda c: set_path(c, "fixed_points/tol_unique", 0), ["fixed_points.tol_unique", "0"]),
+    ("batch larger than the training set", lambda c: set_path(c, "training/batch_size", 1024),
+     ["batch_size", "1024", "n_train", "512"]),
+    ("task's batch larger than its training set", lambda c: set_path(c, "tasks/2bit/data", {"n_train": 64}),
+     ["tasks.2bit", "batch_size", "128", "n_train", "64"]),
+    ("unknown method", lambda c: set_path(c, "fixed_points/method", "newton"),
+     ["fixed_points.method", "newton", "joint", "sequential"]),
+    ("task name with a slash", lambda c: rename_task(c, "a/b"), ["tasks", "'a/b'"]),
+    ("task name going up", lambda c: rename_task(c, ".."), ["tasks", "'..'"]),
+    ("empty task name", lambda c: rename_task(c, ""), ["tasks", "''"]),
+    ("task name of a results folder", lambda c: rename_task(c, "summary"), ["tasks", "'summary'"]),
+    ("no tasks", lambda c: set_path(c, "tasks", {}), ["tasks"]),
+]
+
+
+def run_case(tmp_root, index, change):
+    workdir = make_workdir(tmp_root / f"case{index}", change(fast_config()))
+    result = run_snakemake(workdir, cores=1, timeout_s=120)
+    return workdir, result
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every case's snakemake run (two at a time: each is a few seconds of Snakemake start-up)."""
+    root = tmp_path_factory.mktemp("configs")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run_case, root, i, change) for i, (name, change, _) in enumerate(CASES)}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize("name,needles", [(name, needles) for name, _, needles in CASES],
+                         ids=[name for name, _, _ in CASES])
+def test_invalid_config_is_refused_with_one_line(refusals, name, needles):
+    workdir, result = refusals[name]
+    assert result.returncode != 0, result.stdout + result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("error: config: "), line
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    assert "Traceback" not in result.stderr and "WorkflowError" not in result.stderr, result.stderr
+    assert not (workdir / "results").exists(), sorted((workdir / "results").rglob("*"))
+
+
+def test_valid_tiny_config_passes_validation(tmp_path):
+    """The control: the unbroken config is accepted (a dry run plans every job, no error line)."""
+    workdir = make_workdir(tmp_path, fast_config())
+    result = run_snakemake(workdir, "--dry-run", cores=1, timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result.stderr) == []
+    assert "find_fixed_points" in result.stdout + result.stderr
