@@ -11,8 +11,11 @@ trajectories + search, in this process), ``epochs``, ``final_loss``, ``converged
 parameters ``w_ih, w_hh, b_h, w_out, b_out, h0``, ``test_inputs`` [b,t,m] and ``hiddens`` [b,t,d]
 (the network file seed_runner.py's ``--network`` reads); the unique fixed points ``xstar`` [n,d],
 ``qstar``, ``is_stable``, ``n_unstable`` [n] and ``n_starts`` (the finder's starts, its own extra
-starts included); and ``data_sha256`` / ``init_sha256``, digests of
-the data and initial weights that the driver compares with the seed runner's.
+starts included); ``plain_xstar``, ``plain_is_stable``, ``plain_n_unstable``, ``plain_find_s``: the
+same search without the completeness starts (``do_completeness_starts=False``: only the 1024
+sampled starts, as the seed's finder), run after the timed pipeline; and ``data_sha256`` /
+``init_sha256``, digests of the data and initial weights that the driver compares with the seed
+runner's.
 """
 
 from __future__ import annotations
@@ -68,11 +71,17 @@ def main(argv=None) -> int:
     t1 = time.perf_counter()
     finder = FixedPointFinder(rnn, verbose=False, **SEED_FINDER_SETTINGS)
     unique, all_fps = finder.find_fixed_points(state_traj=hiddens, inputs=np.zeros((1, args.n_bits), np.float32),
-                                         **SEED_SEARCH_SETTINGS)
+                                               **SEED_SEARCH_SETTINGS)
     find_s = time.perf_counter() - t1
     run_s = time.perf_counter() - start
     print(f"[ours] {unique.n} fixed points ({int(np.sum(unique.is_stable))} stable) in {find_s:.1f} s",
           file=sys.stderr, flush=True)
+    # the same search without this project's completeness starts: 1024 starts, as the seed's finder
+    t2 = time.perf_counter()
+    plain, _ = FixedPointFinder(rnn, verbose=False, do_completeness_starts=False, **SEED_FINDER_SETTINGS
+                                ).find_fixed_points(state_traj=hiddens, inputs=np.zeros((1, args.n_bits), np.float32),
+                                                    **SEED_SEARCH_SETTINGS)
+    plain_find_s = time.perf_counter() - t2
     data_sha = digest([d[k] for d in (train_data, valid_data, test_data) for k in ("inputs", "targets")])
     np.savez(args.out, train_s=train_s, find_s=find_s, run_s=run_s, epochs=history.epochs,
              final_loss=history.final_train_loss, converged=history.converged,
@@ -80,7 +89,9 @@ def main(argv=None) -> int:
              test_inputs=test_data["inputs"], hiddens=hiddens.astype(np.float32),
              xstar=np.asarray(unique.xstar, np.float32), qstar=np.asarray(unique.qstar, np.float32),
              is_stable=np.asarray(unique.is_stable, bool), n_unstable=np.asarray(unique.n_unstable, np.int64),
-             n_starts=all_fps.n, data_sha256=data_sha, init_sha256=init_sha, backend=jax.default_backend())
+             n_starts=all_fps.n, plain_find_s=plain_find_s, plain_xstar=np.asarray(plain.xstar, np.float32),
+             plain_is_stable=np.asarray(plain.is_stable, bool),
+             plain_n_unstable=np.asarray(plain.n_unstable, np.int64), data_sha256=data_sha, init_sha256=init_sha, backend=jax.default_backend())
     return 0
 
 
