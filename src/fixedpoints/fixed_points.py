@@ -26,7 +26,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from .io import atomic_h5, read_array, read_h5
+from .io import atomic_h5, read_array, read_h5, write_array
 from .topology import census_text
 
 FIXED_POINTS_SCHEMA = "fixedpoints/fixed_points"
@@ -235,8 +235,8 @@ class FixedPoints:
                 group = f.create_group(name)
                 group.attrs["tol_unique"] = fps.tol_unique
                 for field, value in fps.fields().items():
-                    group.create_dataset(field, data=value)
-            f.create_group("states").create_dataset("hiddens", data=hiddens)
+                    write_array(group, field, value)   # Fletcher-32: a flipped byte is detected
+            write_array(f.create_group("states"), "hiddens", hiddens)
 
     @classmethod
     def load(cls, path: str | os.PathLike, group: str = "unique") -> "FixedPoints":
