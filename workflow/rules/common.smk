@@ -7,6 +7,8 @@ starts and before anything is written under results/, with one line naming the k
 import shlex
 import sys
 
+import yaml
+
 import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
@@ -14,6 +16,7 @@ from snakemake.utils import validate
 TASK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 RUN_DIR = "results/{task}/{arch}/seed{seed}"
 SECTIONS = ("data", "training", "fixed_points")
+CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 
 
 def refuse_config(key, message):
@@ -22,18 +25,31 @@ def refuse_config(key, message):
     sys.exit(1)
 
 
+def refuse_schema_error(error, prefix=""):
+    """Refuse the config for a jsonschema ``ValidationError``, naming its key and what was expected."""
+    key = ".".join([prefix] * bool(prefix) + [str(part) for part in error.absolute_path]) or "<top level>"
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    refuse_config(key, error.message + (f" (expected: {described})" if described else ""))
+
+
 def validate_config():
-    """Check ``config`` against the schema (filling in defaults), then what a schema cannot say."""
+    """Check ``config`` against the schema (filling in defaults), then what the schema cannot say:
+    each task's overrides against its section's schema, and batch_size ≤ n_train."""
     try:
-        validate(config, schema="../schemas/config.schema.yaml")
+        validate(config, schema=CONFIG_SCHEMA)
     except WorkflowError as error:
-        cause = next((a for a in error.args if isinstance(a, jsonschema.ValidationError)), None)
+        # snakemake wraps the ValidationError into a WorkflowError message; the original is the context.
+        cause = error.__context__ if isinstance(error.__context__, jsonschema.ValidationError) else None
         if cause is None:
             raise
-        key = ".".join(str(part) for part in cause.absolute_path) or "<top level>"
-        described = cause.schema.get("description") if isinstance(cause.schema, dict) else None
-        refuse_config(key, cause.message + (f" (expected: {described})" if described else ""))
-    for task in config["tasks"]:
+        refuse_schema_error(cause)
+    with open(CONFIG_SCHEMA) as handle:
+        sections = yaml.safe_load(handle)["properties"]
+    for task, settings in config["tasks"].items():
+        for section in SECTIONS:
+            validator = jsonschema.Draft202012Validator(sections[section])
+            for error in validator.iter_errors(settings[section]):
+                refuse_schema_error(error, prefix=f"tasks.{task}.{section}")
         n_train = task_settings(task, "data")["n_train"]
         batch_size = task_settings(task, "training")["batch_size"]
         if batch_size > n_train:
@@ -46,10 +62,17 @@ def task_settings(task, section):
     return {**config[section], **config["tasks"][task].get(section, {})}
 
 
+def cli_option(key, value):
+    """One script option: ``n_time=64`` → ``--n-time 64``; booleans as ``--key`` / ``--no-key``."""
+    name = key.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no-{name}"
+    return f"--{name} {shlex.quote(str(value))}"
+
+
 def cli_options(settings):
-    """Settings as script options: ``{"n_time": 64}`` → ``--n-time 64`` (sorted, shell-quoted)."""
-    return " ".join(f"--{key.replace('_', '-')} {shlex.quote(str(value))}"
-                    for key, value in sorted(settings.items()))
+    """Settings as script options, sorted by key; a ``None`` value leaves the script's default."""
+    return " ".join(cli_option(key, value) for key, value in sorted(settings.items()) if value is not None)
 
 
 def section_options(section):
@@ -113,8 +136,13 @@ SUMMARY = {"runs": "results/summary/runs.csv", "stable_counts_png": "results/sum
 
 
 def all_targets():
-    """The targets of the whole sweep: the summary table and figures, and every run's PCA figures."""
-    return list(SUMMARY.values()) + run_files("pca_2d.png") + run_files("pca_3d.png")
+    """The targets of the whole sweep: the summary table and figures, and every file of every run.
+
+    Asking for each run's HDF5 files too (not only the figures made from them) means a deleted
+    ``model.h5`` is trained again, with what depends on it, instead of being left missing.
+    """
+    names = ("data.h5", "model.h5", "fixed_points.h5", "pca_2d.png", "pca_3d.png")
+    return list(SUMMARY.values()) + [path for name in names for path in run_files(name)]
 
 
 validate_config()

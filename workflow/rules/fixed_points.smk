@@ -19,4 +19,4 @@ rule find_fixed_points:
     shell:
         "log_job_start mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "
-        "--out {output.fixed_points} {params.options} >> {log} 2>&1"
+        "--seed {wildcards.seed} --out {output.fixed_points} {params.options} >> {log} 2>&1"

@@ -1,0 +1,237 @@
+"""The Snakemake sweep: job counts of the default config, lint, and the tiny sweep end to end.
+
+The tiny sweep (tests/sweep/config.yaml) runs once per module in a temporary copy of the workflow
+(so the repository's results/ is untouched); the other tests read its files, then change one thing
+at a time (a deleted model, a new seed, a changed setting) and check which jobs run again.
+"""
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from fixedpoints import FlipFlopData, load_data, load_history, load_model
+from fixedpoints.fixed_points import load_fixed_points
+from fixedpoints.summary import read_runs_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
+RUN_RULES = ("generate_data", "train", "find_fixed_points", "plot_run")
+RUNS_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss", "final_valid_loss",
+                "converged", "diverged", "n_fixed_points", "n_stable"]
+
+
+def snakemake(workdir, *args, timeout=600):
+    """Run ``snakemake`` in ``workdir`` (killed after ``timeout`` s); the venv's python runs the jobs."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = ["timeout", "-k", "10", str(timeout), str(Path(sys.executable).parent / "snakemake"), *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+
+
+def planned_jobs(workdir, *args):
+    """The jobs a dry run would execute: sorted (rule, seed or None) pairs."""
+    result = snakemake(workdir, "--dry-run", *args, timeout=120)
+    assert result.returncode == 0, result.stderr + result.stdout
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout):
+        match = re.match(r"(?:local)?rule (\w+):", block)
+        if match:
+            seed = re.search(r"wildcards: .*seed=(\d+)", block)
+            jobs.append((match[1], int(seed[1]) if seed else None))
+    return sorted(jobs, key=str)
+
+
+def job_counts(stdout):
+    """The "Job stats" table of a dry run as {rule: count}."""
+    table = stdout.split("Job stats:")[1].split("total")[0]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def copy_workflow(destination, config):
+    """A runnable copy of the workflow in ``destination`` with ``config`` as its config.yaml."""
+    shutil.copy(ROOT / "Snakefile", destination / "Snakefile")
+    shutil.copytree(ROOT / "workflow", destination / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    (destination / "profiles").symlink_to("workflow/profiles")
+    (destination / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def test_default_config_dry_run_counts_jobs_per_rule():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    n_runs = len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
+    result = snakemake(ROOT, "--dry-run", "--quiet", "rules", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result.stdout) == {**{rule: n_runs for rule in RUN_RULES}, "aggregate": 1, "all": 1}
+
+
+def test_lint_reports_nothing():
+    result = snakemake(ROOT, "--lint", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """The tiny sweep, run once: (workdir, config)."""
+    workdir = tmp_path_factory.mktemp("sweep")
+    config = yaml.safe_load(SWEEP_CONFIG.read_text())
+    copy_workflow(workdir, config)
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir, config
+
+
+def run_dirs(workdir, config):
+    return {(task, arch, seed): workdir / "results" / task / arch / f"seed{seed}"
+            for task in config["tasks"] for arch in config["architectures"] for seed in config["seeds"]}
+
+
+def test_sweep_data_and_models_follow_the_design(sweep):
+    workdir, config = sweep
+    for (task, arch, seed), folder in run_dirs(workdir, config).items():
+        n_bits, n_hidden = config["tasks"][task]["n_bits"], config["tasks"][task]["n_hidden"]
+        splits, attrs = load_data(folder / "data.h5")
+        assert attrs == {"task": "flipflop", "n_bits": n_bits, "n_time": config["data"]["n_time"],
+                         "p": config["data"]["p"], "seed": seed}
+        generator = FlipFlopData(n_bits=n_bits, n_time=config["data"]["n_time"], p=config["data"]["p"],
+                                 random_seed=seed)
+        for split in ("train", "valid", "test"):
+            expected = generator.generate_data(config["data"][f"n_{split}"])
+            np.testing.assert_array_equal(splits[split]["inputs"], expected["inputs"])
+        model = load_model(folder / "model.h5")
+        assert (model.rnn_type, model.n_inputs, model.n_hidden, model.n_outputs) == (arch, n_bits, n_hidden, n_bits)
+        history = load_history(folder / "model.h5")
+        assert history.converged and not history.diverged
+        assert history.final_train_loss < config["training"]["min_loss"] <= history.train_loss[-2]
+        assert history.hyperparameters["learning_rate"] == config["training"]["learning_rate"]
+        with h5py.File(folder / "model.h5") as f:
+            assert (f.attrs["schema"], f.attrs["schema_version"], f.attrs["seed"]) == ("fixedpoints/model", 1, seed)
+
+
+def test_sweep_fixed_points_follow_the_design(sweep):
+    workdir, config = sweep
+    for (task, _, _), folder in run_dirs(workdir, config).items():
+        n_bits, d = config["tasks"][task]["n_bits"], config["tasks"][task]["n_hidden"]
+        with h5py.File(folder / "fixed_points.h5") as f:
+            assert (f.attrs["schema"], f.attrs["schema_version"]) == ("fixedpoints/fixed_points", 1)
+            assert f.attrs["n_inits"] == config["fixed_points"]["n_inits"] and f.attrs["wall_s"] > 0
+            n = f["unique/xstar"].shape[0]
+            shapes = {"xstar": (n, d), "x_init": (n, d), "inputs": (n, n_bits), "F_xstar": (n, d), "qstar": (n,),
+                      "dq": (n,), "n_iters": (n,), "J_xstar": (n, d, d), "dFdu": (n, d, n_bits),
+                      "eigval_J_xstar": (n, d), "eigvec_J_xstar": (n, d, d), "is_stable": (n,),
+                      "n_unstable": (n,)}
+            for name, shape in shapes.items():
+                assert f["unique"][name].shape == shape, name
+            for name in ("xstar", "x_init", "inputs", "F_xstar", "qstar", "dq", "n_iters"):
+                assert f["all"][name].shape[0] >= n
+            assert f["states/hiddens"].shape == (config["data"]["n_test"], config["data"]["n_time"], d)
+            modulus = np.abs(f["unique/eigval_J_xstar"][()])
+            assert np.all(np.diff(modulus, axis=1) <= 0)                      # sorted by |λ|, descending
+            np.testing.assert_array_equal(f["unique/is_stable"][()], modulus.max(axis=1) < 1)
+            np.testing.assert_array_equal(f["unique/n_unstable"][()], (modulus > 1).sum(axis=1))
+            # a trained N-bit flip-flop: 2^N stable fixed points, one per memory state
+            assert f["unique/is_stable"][()].sum() == 2 ** n_bits
+
+
+def test_sweep_figures_logs_and_benchmarks_exist(sweep):
+    workdir, config = sweep
+    for (task, arch, seed), folder in run_dirs(workdir, config).items():
+        for name in ("pca_2d.png", "pca_3d.png"):
+            assert (folder / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        for rule in RUN_RULES:
+            log = workdir / "results" / "logs" / rule / task / arch / f"seed{seed}.log"
+            assert log.read_text().startswith("job started"), log
+            assert "threads=1" in log.read_text() and "intra_op_parallelism_threads=1" in log.read_text()
+            bench = pd.read_csv(workdir / "results" / "benchmarks" / rule / task / arch / f"seed{seed}.tsv", sep="\t")
+            assert bench["s"].iloc[0] > 0
+    summary = workdir / "results" / "summary"
+    for name in ("stable_counts.png", "saddle_index.png", "training_curves.png"):
+        assert (summary / name).read_bytes().startswith(b"\x89PNG")
+    assert (summary / "stable_counts.pdf").read_bytes().startswith(b"%PDF")
+    assert any((workdir / "results" / ".jax_cache").iterdir())          # the shared compilation cache
+    assert not list((workdir / "results").rglob("*.tmp"))                # no leftovers of atomic writes
+
+
+def test_runs_csv_matches_the_run_files(sweep):
+    workdir, config = sweep
+    runs = read_runs_csv(workdir / "results" / "summary" / "runs.csv")
+    d_max = max(task["n_hidden"] for task in config["tasks"].values())
+    assert list(runs.columns) == RUNS_COLUMNS + [f"n_index_{k}" for k in range(d_max + 1)] + [
+        "expected_stable", "expected_total", "wall_s_data", "wall_s_train", "wall_s_fixed_points"]
+    folders = run_dirs(workdir, config)
+    assert len(runs) == len(folders)
+    for row in runs.itertuples():
+        folder = folders[(row.task, row.arch, row.seed)]
+        n_bits = config["tasks"][row.task]["n_bits"]
+        history = load_history(folder / "model.h5")
+        unique = load_fixed_points(folder / "fixed_points.h5", groups=("unique",))["unique"]
+        assert (row.n_bits, row.n_hidden, row.epochs) == (n_bits, config["tasks"][row.task]["n_hidden"],
+                                                          history.epochs)
+        assert row.final_train_loss == history.train_loss[-1] and row.final_valid_loss == history.valid_loss[-1]
+        assert (row.converged, row.diverged) == (history.converged, history.diverged)
+        assert row.n_fixed_points == unique.n and row.n_stable == unique.is_stable.sum()
+        for k in range(d_max + 1):
+            assert getattr(row, f"n_index_{k}") == np.sum(unique.n_unstable == k)
+        assert (row.expected_stable, row.expected_total) == (2 ** n_bits, 3 ** n_bits)
+        for column, rule in (("wall_s_data", "generate_data"), ("wall_s_train", "train"),
+                             ("wall_s_fixed_points", "find_fixed_points")):
+            bench = workdir / "results" / "benchmarks" / rule / row.task / row.arch / f"seed{row.seed}.tsv"
+            assert math.isclose(getattr(row, column), pd.read_csv(bench, sep="\t")["s"].iloc[0])
+
+
+def test_a_complete_sweep_has_nothing_to_do(sweep):
+    workdir, _ = sweep
+    assert planned_jobs(workdir) == []
+
+
+def test_changing_the_cache_folder_reruns_nothing(sweep):
+    workdir, _ = sweep
+    assert planned_jobs(workdir, "--config", "jax_cache_dir=results/.other_cache") == []
+
+
+def test_a_new_seed_runs_only_that_run_and_the_aggregate(sweep, tmp_path):
+    workdir, config = sweep
+    new = max(config["seeds"]) + 1
+    (tmp_path / "seeds.yaml").write_text(yaml.safe_dump({"seeds": config["seeds"] + [new]}))
+    assert planned_jobs(workdir, "--configfile", str(tmp_path / "seeds.yaml")) == sorted(
+        [(rule, new) for rule in RUN_RULES] + [("aggregate", None), ("all", None)], key=str)
+
+
+@pytest.mark.parametrize("section, key, reruns", [
+    ("training", "max_epochs", ("train", "find_fixed_points", "plot_run")),
+    ("fixed_points", "noise_scale", ("find_fixed_points", "plot_run")),
+    ("data", "p", RUN_RULES),
+])
+def test_a_changed_setting_reruns_exactly_what_depends_on_it(sweep, tmp_path, section, key, reruns):
+    workdir, config = sweep
+    changed = {**config, section: {**config[section], key: config[section].get(key, 0.4) * 1.5}}
+    config_file = tmp_path / "changed.yaml"
+    config_file.write_text(yaml.safe_dump(changed))
+    seeds = config["seeds"]
+    # --configfile is merged over config.yaml: the tiny sweep's own file plus the one changed key
+    assert planned_jobs(workdir, "--configfile", str(config_file)) == sorted(
+        [(rule, seed) for rule in reruns for seed in seeds] + [("aggregate", None), ("all", None)], key=str)
+
+
+def test_a_deleted_model_reruns_exactly_its_run(sweep):
+    """Runs last in this module: it changes the sweep's files."""
+    workdir, config = sweep
+    folders = run_dirs(workdir, config)
+    key = sorted(folders)[-1]
+    (folders[key] / "model.h5").unlink()
+    assert planned_jobs(workdir) == sorted([(rule, key[2]) for rule in ("train", "find_fixed_points", "plot_run")]
+                                           + [("aggregate", None), ("all", None)], key=str)
+    before = {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*.h5")}
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    changed = {path for path, mtime in before.items() if path.stat().st_mtime_ns != mtime}
+    assert changed == {folders[key] / "fixed_points.h5"}       # model.h5 is new; data.h5 and other runs kept
+    assert (folders[key] / "model.h5").is_file()
