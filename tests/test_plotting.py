@@ -316,20 +316,6 @@ def test_save_figure_is_byte_identical_and_has_no_dates(tmp_path, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name])
 
 
-def test_save_figure_png_is_stable_across_processes(tmp_path):
-    code = ("import sys; sys.path.insert(0, {tests!r}); import test_plotting as t; "
-            "from fixedpoints import plotting as p; "
-            "p.save_figure(p.plot_fixed_points_2d(t.closed_form_fixed_points(3), t.closed_form_trajectories(3)), "
-            "sys.argv[1])")
-    tests = str(__import__("pathlib").Path(__file__).parent)
-    outputs = []
-    for name in ("x.png", "y.png"):
-        subprocess.run([sys.executable, "-c", code.format(tests=tests), str(tmp_path / name)], check=True)
-        outputs.append((tmp_path / name).read_bytes())
-    assert outputs[0] == outputs[1]
-    assert outputs[0][:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def test_save_figure_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"\.jpg"):
         plotting.save_figure(plotting.plot_message("x"), tmp_path / "a.jpg")

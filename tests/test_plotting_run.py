@@ -88,3 +88,31 @@ def test_script_mismatched_state_size(tmp_path):
     save_model(RNN.init("gru", n_inputs=2, n_hidden=5, n_outputs=2, seed=0), tmp_path / "other.h5", seed=0)
     with pytest.raises(ValueError, match="state size 3"):
         plotting.plot_run(tmp_path / "other.h5", fixed_points)
+
+
+def test_diverged_run_through_the_finder_script(tmp_path):
+    """A model whose training diverged: find_fixed_points.py writes an empty set, plot_run says why."""
+    from fixedpoints import FlipFlopData, TrainingHistory, save_data
+
+    gen = FlipFlopData(n_bits=2, n_time=16, p=0.5, random_seed=0)
+    splits = {name: gen.generate_data(8) for name in ("train", "valid", "test")}
+    save_data(tmp_path / "data.h5", splits, n_bits=2, n_time=16, p=0.5, seed=0)
+    history = TrainingHistory(train_loss=np.array([1.0, np.nan]), valid_loss=np.array([1.0]),
+                              valid_epoch=np.array([0]), epochs=2, converged=False, diverged=True, wall_s=0.1,
+                              hyperparameters={"seed": 3})
+    save_model(RNN.init("tanh", n_inputs=2, n_hidden=3, n_outputs=2, seed=3), tmp_path / "model.h5",
+               history=history, seed=3)
+    finder_script = SCRIPT.parent / "find_fixed_points.py"
+    result = subprocess.run([sys.executable, str(finder_script), "--model", str(tmp_path / "model.h5"), "--data",
+                             str(tmp_path / "data.h5"), "--out", str(tmp_path / "fixed_points.h5")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    fig_2d, fig_3d = plotting.plot_run(tmp_path / "model.h5", tmp_path / "fixed_points.h5")
+    for fig in (fig_2d, fig_3d):
+        assert fig.axes[0].get_title() == "2-bit tanh seed 3: 0 stable / 0"
+        (text,) = artists(fig, "message")
+        assert "skipped: training diverged" in text.get_text()
+    result = run_script("--model", tmp_path / "model.h5", "--fixed-points", tmp_path / "fixed_points.h5",
+                        "--out-2d", tmp_path / "a.png", "--out-3d", tmp_path / "b.png")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "a.png").stat().st_size > 1000 and (tmp_path / "b.png").stat().st_size > 1000
