@@ -17,7 +17,8 @@
 # them), one default partition `ci`, accounting through slurmdbd + MariaDB (so `sacct` answers,
 # which is how snakemake-executor-plugin-slurm checks job status by default), an account `ci`
 # holding root. Every daemon runs as root. Logs: $STATE/log/.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "slurm_cluster: error: line $LINENO: \`$BASH_COMMAND\` failed (logs: $STATE/log/)" >&2' ERR
 
 STATE=${FIXEDPOINTS_SLURM_STATE:-/var/lib/fixedpoints-slurm}
 CLUSTER=fixedpoints-ci
@@ -188,7 +189,7 @@ start_slurmd() {
 sacctmgr_add() {
     local entity=$1 name=$2
     shift 2
-    if [[ -z $(sacctmgr -n -P list "$entity" "$name" format=name 2>/dev/null) ]]; then
+    if [[ -z $(sacctmgr -n -P list "$entity" "$name" format="$entity" 2>/dev/null) ]]; then
         sacctmgr -i add "$entity" "$name" "$@" >/dev/null
     fi
 }
@@ -209,7 +210,7 @@ up() {
     start_slurmctld
     start_slurmd
     sacctmgr_add account "$ACCOUNT" Cluster="$CLUSTER" Description=CI Organization=fixedpoints
-    if [[ -z $(sacctmgr -n -P -s list user root format=account | grep -x "$ACCOUNT") ]]; then
+    if ! sacctmgr -n -P -s list user root format=account | grep -qx "$ACCOUNT"; then
         sacctmgr -i add user root Account="$ACCOUNT" >/dev/null
     fi
     # a node left down or drained by an earlier run comes back
