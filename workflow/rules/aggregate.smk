@@ -6,7 +6,7 @@ rule aggregate:
         benchmarks=benchmark_files("generate_data") + benchmark_files("train")
         + benchmark_files("find_fixed_points"),
     output:
-        **summary_outputs(),
+        **SUMMARY_OUTPUTS,
     params:
         runs=run_dirs(),
     log:

@@ -1,18 +1,15 @@
 # Per-run figures; `snakemake --report results/report.html` collects them (captions: workflow/report/).
 report: "../report/workflow.rst"
 
-# The summary files that go into the report, with their captions (workflow/report/<name>.rst).
+# The aggregate rule's outputs (SUMMARY): the figures and table below go into the report, with their
+# captions (workflow/report/<name>.rst), in the category "summary".
 SUMMARY_REPORT = {"runs": ("runs.rst", "table of runs"), "stable_counts_png": ("stable_counts.rst", "stable counts"),
                   "saddle_index": ("saddle_index.rst", "saddle index histogram"),
                   "training_curves": ("training_curves.rst", "training curves")}
-
-
-def summary_outputs():
-    """The aggregate rule's outputs (SUMMARY), those of SUMMARY_REPORT marked for the report."""
-    return {key: report(path, caption=f"../report/{SUMMARY_REPORT[key][0]}", category="summary",
-                        subcategory="all runs",
-                        labels={"figure": SUMMARY_REPORT[key][1]}) if key in SUMMARY_REPORT else path
-            for key, path in SUMMARY.items()}
+SUMMARY_OUTPUTS = {key: report(path, caption=f"../report/{SUMMARY_REPORT[key][0]}", category="summary",
+                               subcategory="all runs", labels={"figure": SUMMARY_REPORT[key][1]})
+                   if key in SUMMARY_REPORT else path
+                   for key, path in SUMMARY.items()}
 
 
 rule plot_run:
