@@ -235,6 +235,22 @@ def report(records: list[dict], args) -> str:
     return "\n".join(lines)
 
 
+def header_line(records: list[dict], args) -> str:
+    from importlib.metadata import version
+    return (f"{datetime.date.today()} · {platform.machine()}, {os.cpu_count()} cores, JAX backend "
+            f"{records[0]['backend']} · ours: fixedpoints {version('fixedpoints')}, jax {version('jax')}, "
+            f"optax {version('optax')} · seed library: {records[0]['versions']} · max_epochs "
+            f"{args.max_epochs}, match distance {args.match_distance:g}")
+
+
+def save_json(path: str, header: str, match_distance: float, records: list[dict]) -> None:
+    """Write the records atomically (a temporary file renamed over ``path``)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"header": header, "match_distance": match_distance, "records": records}, f, indent=1)
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -282,17 +298,12 @@ def main(argv=None) -> int:
                       f"{r['canns']['total']} fps ({r['canns']['stable']} stable); missed by canns "
                       f"{r['missed_by_canns']}, by ours {r['missed_by_ours']}", file=sys.stderr, flush=True)
                 records.append(r)
+                if args.json:   # after every pair, so an interrupted session keeps what it measured
+                    save_json(args.json, header_line(records, args), args.match_distance, records)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    from importlib.metadata import version
-    header = (f"{datetime.date.today()} · {platform.machine()}, {os.cpu_count()} cores, JAX backend "
-              f"{records[0]['backend']} · ours: fixedpoints {version('fixedpoints')}, jax {version('jax')}, "
-              f"optax {version('optax')} · seed library: {records[0]['versions']} · max_epochs "
-              f"{args.max_epochs}, match distance {args.match_distance:g}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"header": header, "match_distance": args.match_distance, "records": records}, f, indent=1)
+    header = header_line(records, args)
     print(header + "\n")
     print(report(records, args))
     return 0
