@@ -209,26 +209,32 @@ def test_missing_jacobian_fields_named():
 # -- aggregate figures ----------------------------------------------------------------------------
 
 def runs_table() -> pd.DataFrame:
-    """2 tasks × 2 archs × 3 seeds; one diverged run, one that did not converge."""
+    """2 tasks × 2 archs × 3 seeds; one diverged run, one that did not converge, one whose analysis was
+    skipped. As in runs.csv, the counts of runs without fixed-point analysis are missing (pd.NA)."""
     rows = []
     rng = np.random.default_rng(1)
     for task, n_bits in (("3bit", 3), ("2bit", 2)):
         for arch in ("tanh", "gru"):
             for seed in range(3):
                 diverged = task == "3bit" and arch == "gru" and seed == 1
+                skipped = task == "2bit" and arch == "gru" and seed == 0
                 converged = not diverged and not (task == "2bit" and arch == "tanh" and seed == 2)
                 counts = np.zeros(2 * n_bits + 1)
-                if not diverged:
+                if not diverged and not skipped:
                     counts[: n_bits + 1] = [math.comb(n_bits, k) * 2 ** (n_bits - k) for k in range(n_bits + 1)]
                     counts[: n_bits + 1] -= rng.integers(0, 2, n_bits + 1)
                 row = dict(task=task, arch=arch, seed=seed, n_bits=n_bits, n_hidden=n_bits + 1, epochs=50,
                            final_train_loss=1e-4, final_valid_loss=1e-4, converged=converged, diverged=diverged,
-                           n_fixed_points=int(counts.sum()), n_stable=int(counts[0]),
+                           n_fixed_points=int(counts.sum()), n_stable=int(counts[0]), _missing=diverged or skipped,
                            expected_stable=2 ** n_bits, expected_total=3 ** n_bits,
                            wall_s_data=0.1, wall_s_train=1.0, wall_s_fixed_points=1.0)
                 row.update({f"n_index_{k}": int(c) for k, c in enumerate(counts)})
                 rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    counted = [c for c in table.columns if c.startswith("n_index_")] + ["n_fixed_points", "n_stable"]
+    table = table.astype({c: "Int64" for c in counted})
+    table.loc[table.pop("_missing"), counted] = pd.NA
+    return table
 
 
 def test_stable_counts_one_point_per_run_with_status_markers():
@@ -242,7 +248,7 @@ def test_stable_counts_one_point_per_run_with_status_markers():
                 status=[plotting.run_status(c, d) for c, d in zip(runs.converged, runs.diverged)]
         ).groupby(["arch", "status"]):
             line = points[f"runs:{arch}:{status}"]
-            assert sorted(line.get_ydata()) == sorted(group[column].astype(float))
+            assert sorted(line.get_ydata()) == sorted(group[column].fillna(0).astype(float))
             assert line.get_marker() == plotting.STATUS_STYLE[status]["marker"]
         assert len(points["runs:gru:diverged"].get_xdata()) == 1
         assert points["runs:tanh:not converged"].get_fillstyle() == "none"
@@ -266,11 +272,14 @@ def test_saddle_index_histogram_means_and_ideal():
         assert list(ideal.get_ydata()[: n_bits + 1]) == literal
         for arch in ("gru", "tanh"):
             (bars,) = [c for c in ax.containers if c.get_label().startswith(arch)]
-            rows = runs[(runs.task == task) & (runs.arch == arch) & ~runs.diverged]
+            rows = runs[(runs.task == task) & (runs.arch == arch) & runs.n_fixed_points.notna()]
             heights = [p.get_height() for p in bars.patches]
-            means = [rows[f"n_index_{k}"].mean() for k in range(len(heights))]
+            means = [rows[f"n_index_{k}"].astype(float).mean() for k in range(len(heights))]
             np.testing.assert_allclose(heights, means)
-    assert "1 diverged" in fig.axes[1].get_title()
+    assert fig.axes[0].get_title() == "2bit: 6 runs, 1 without fixed points (excluded)"
+    assert fig.axes[1].get_title() == "3bit: 6 runs, 1 diverged (excluded)"
+    labels = [c.get_label() for c in fig.axes[0].containers if not c.get_label().startswith("_")]
+    assert labels == ["gru (mean ± sd, 2 runs)", "tanh (mean ± sd, 3 runs)"]
 
 
 def test_training_curves_one_panel_per_task_and_arch():

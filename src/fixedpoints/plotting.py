@@ -312,9 +312,24 @@ def _natural_key(text: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(text))]
 
 
-def run_status(converged: bool, diverged: bool) -> str:
-    """``"diverged"``, ``"converged"`` or ``"not converged"`` (diverged wins)."""
-    return "diverged" if bool(diverged) else "converged" if bool(converged) else "not converged"
+def _flag(value) -> bool:
+    """A boolean table cell; missing (None, NaN, pd.NA) counts as False."""
+    try:
+        return bool(value) and value == value
+    except TypeError:        # pd.NA
+        return False
+
+
+def _numbers(column) -> np.ndarray:
+    """A table column as float64, missing values (NaN, pd.NA) as NaN."""
+    import pandas as pd
+
+    return pd.Series(column).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def run_status(converged, diverged) -> str:
+    """``"diverged"``, ``"converged"`` or ``"not converged"`` (diverged wins; missing flags are False)."""
+    return "diverged" if _flag(diverged) else "converged" if _flag(converged) else "not converged"
 
 
 def _check_runs(runs, columns: Sequence[str]):
@@ -368,7 +383,8 @@ def plot_stable_counts(runs) -> Figure:
                     offsets = (np.arange(k) - (k - 1) / 2) * (0.8 * width / max(k, 1))
                     chosen = (group["_status"] == state).to_numpy()
                     xs += list((centre + offsets)[chosen])
-                    ys += list(group[column].to_numpy(np.float64)[chosen])
+                    # a run without fixed-point counts (diverged or skipped) is drawn at 0
+                    ys += list(np.nan_to_num(_numbers(group[column]), nan=0.0)[chosen])
                 if xs:
                     color = "#d62728" if state == "diverged" else _arch_color(archs, arch)
                     ax.plot(xs, ys, linestyle="none", markersize=6, color=color, markeredgecolor=color,
@@ -403,8 +419,8 @@ def plot_saddle_index_histogram(runs) -> Figure:
     """Per task, the mean ± standard deviation over seeds of the number of fixed points of index k.
 
     One panel per task; bars per architecture over k = 0, 1, …; black markers show the idealised
-    C(N, k)·2^(N−k). Diverged runs (no fixed points) are excluded from the mean and counted in the
-    panel title. Columns: task, arch, seed, n_bits, diverged and n_index_0 … n_index_d.
+    C(N, k)·2^(N−k). Diverged runs and runs without counts (missing values: analysis skipped) are
+    excluded from the mean and counted in the panel title. Columns: task, arch, seed, n_bits, diverged and n_index_0 … n_index_d.
     """
     _check_runs(runs, ("task", "arch", "seed", "n_bits", "diverged"))
     columns = index_columns(runs)
@@ -417,9 +433,10 @@ def plot_saddle_index_histogram(runs) -> Figure:
     for ax, task in zip(axes, tasks):
         group = runs[runs["task"] == task]
         n_bits = int(group["n_bits"].iloc[0])
-        ok = group[~group["diverged"].astype(bool)]
-        present = [k for k, c in columns.items() if group[c].notna().any()]
-        observed = [k for k in present if (ok[columns[k]].fillna(0) > 0).any()]
+        diverged = np.array([_flag(v) for v in group["diverged"]], bool)
+        counted = np.any([~np.isnan(_numbers(group[c])) for c in columns.values()], axis=0)
+        ok = group[~diverged & counted]
+        observed = [k for k, c in columns.items() if np.nan_to_num(_numbers(ok[c])).any()]
         k_max = max([n_bits] + observed)
         ks = np.arange(k_max + 1)
         width = 0.8 / len(archs)
@@ -427,7 +444,7 @@ def plot_saddle_index_histogram(runs) -> Figure:
             rows = ok[ok["arch"] == arch]
             if rows.empty:
                 continue
-            counts = np.stack([rows[columns[k]].to_numpy(np.float64) if k in columns else np.zeros(len(rows))
+            counts = np.stack([_numbers(rows[columns[k]]) if k in columns else np.zeros(len(rows))
                                for k in ks], axis=1)
             counts = np.nan_to_num(counts, nan=0.0)
             ax.bar(ks - 0.4 + width * (a + 0.5), counts.mean(axis=0), width, yerr=counts.std(axis=0),
@@ -437,8 +454,9 @@ def plot_saddle_index_histogram(runs) -> Figure:
         ideal[: n_bits + 1] = ideal_index_counts(n_bits)
         ax.plot(ks, ideal, linestyle="none", marker="_", markersize=18, markeredgewidth=2.5, color="black",
                 gid="ideal", label="ideal C(N,k)·2^(N−k)")
-        n_div = len(group) - len(ok)
-        ax.set_title(f"{task}: {len(group)} runs" + (f", {n_div} diverged (excluded)" if n_div else ""),
+        n_div, n_skip = int(diverged.sum()), int((~diverged & ~counted).sum())
+        excluded = [f"{n_div} diverged"] * bool(n_div) + [f"{n_skip} without fixed points"] * bool(n_skip)
+        ax.set_title(f"{task}: {len(group)} runs" + (f", {' and '.join(excluded)} (excluded)" if excluded else ""),
                      fontsize=10)
         ax.set_xticks(ks)
         ax.set_xlabel("index k (unstable directions)")
