@@ -39,11 +39,16 @@ def fast_config(seeds=(0, 1), **sections) -> dict:
 
 
 def make_workdir(folder: Path, config: dict) -> Path:
-    """Copy the Snakefile and workflow/ into ``folder`` and write ``config`` as its config.yaml."""
+    """Copy the Snakefile, workflow/ and profiles into ``folder`` and write ``config`` as its config.yaml."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", folder / "Snakefile")
     shutil.copytree(REPO / "workflow", folder / "workflow", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", ".snakemake"))
+    profiles = REPO / "profiles"   # Snakemake finds its default profile at ./profiles/default
+    if profiles.is_symlink():
+        os.symlink(os.readlink(profiles), folder / "profiles")
+    elif profiles.is_dir():
+        shutil.copytree(profiles, folder / "profiles")
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return folder
 
