@@ -1,0 +1,91 @@
+"""Run a command within a time and memory budget, as a cluster scheduler would, and say so when it is not.
+
+The command runs as a child process; every --poll-s seconds its wall time and the resident memory
+(RSS) of it and all its descendants are checked. Past --runtime-min minutes, or above --mem-mb MB of
+RSS, the whole process tree is killed with SIGKILL, one line ``error: ... budget ...`` naming the
+budget and the attempt goes to stderr, and the exit status is 124 (time) or 137 (memory), like
+`timeout` and the kernel's out-of-memory killer. Otherwise the exit status is the command's own.
+Snakemake then retries the job (``retries`` in the profile) with its ``attempt``-scaled resources.
+Resident memory is measured, not the address space: JAX reserves far more virtual memory than it
+uses, so ``ulimit -v`` would refuse jobs that fit.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+
+def tree_rss_mb(process: psutil.Process) -> float:
+    """Resident memory of ``process`` and all its descendants, in MB (10^6 bytes, as Snakemake's mem_mb)."""
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 1e6
+
+
+def kill_tree(process: psutil.Process) -> None:
+    """SIGKILL ``process`` and every descendant (children first, so none is re-parented and missed)."""
+    try:
+        victims = process.children(recursive=True)
+    except psutil.Error:
+        victims = []
+    for p in [*victims, process]:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runtime-min", type=float, required=True, help="wall-time budget in minutes (required)")
+    parser.add_argument("--mem-mb", type=float, required=True, help="resident-memory budget in MB (required)")
+    parser.add_argument("--attempt", type=int, default=1, help="attempt number, for the message (default: 1)")
+    parser.add_argument("--poll-s", type=float, default=0.1, help="seconds between checks (default: 0.1)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given (put it after --)")
+    if args.runtime_min <= 0 or args.mem_mb <= 0:
+        parser.error(f"budgets must be positive, got --runtime-min {args.runtime_min} --mem-mb {args.mem_mb}")
+    start = time.monotonic()
+    child = subprocess.Popen(command)
+    process = psutil.Process(child.pid)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):   # a scheduler's stop reaches the job
+        signal.signal(sig, lambda signum, frame: child.send_signal(signum))
+    name = os.path.basename(command[1] if len(command) > 1 and command[0].startswith("python") else command[0])
+    while True:
+        try:
+            status = child.wait(timeout=args.poll_s)
+            return status if status >= 0 else 128 - status
+        except subprocess.TimeoutExpired:
+            pass
+        elapsed = time.monotonic() - start
+        rss = tree_rss_mb(process)
+        if elapsed > 60 * args.runtime_min:
+            kill_tree(process)
+            child.wait()
+            print(f"error: {name} ran out of its time budget: killed after {elapsed:.1f} s > runtime="
+                  f"{args.runtime_min:g} min (attempt {args.attempt}); a retry gets attempt-scaled resources",
+                  file=sys.stderr, flush=True)
+            return 124
+        if rss > args.mem_mb:
+            kill_tree(process)
+            child.wait()
+            print(f"error: {name} ran out of its memory budget: killed at RSS {rss:.0f} MB > mem_mb="
+                  f"{args.mem_mb:g} (attempt {args.attempt}); a retry gets attempt-scaled resources",
+                  file=sys.stderr, flush=True)
+            return 137
+
+
+if __name__ == "__main__":
+    sys.exit(main())
