@@ -8,6 +8,8 @@ rule generate_data:
         "results/logs/generate_data/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/generate_data/{task}/{arch}/seed{seed}.tsv"
+    group:
+        "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),

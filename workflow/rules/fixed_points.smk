@@ -10,6 +10,8 @@ rule find_fixed_points:
         "results/logs/find_fixed_points/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/find_fixed_points/{task}/{arch}/seed{seed}.tsv"
+    group:
+        "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),

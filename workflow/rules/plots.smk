@@ -25,6 +25,8 @@ rule plot_run:
         "results/logs/plot_run/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/plot_run/{task}/{arch}/seed{seed}.tsv"
+    group:
+        "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),

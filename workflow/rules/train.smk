@@ -10,6 +10,8 @@ rule train:
         "results/logs/train/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{task}/{arch}/seed{seed}.tsv"
+    group:
+        "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),

@@ -1,0 +1,154 @@
+"""The tiny sweep run on a real Slurm cluster through workflow/profiles/slurm equals, bit for bit,
+the same sweep run locally.
+
+Needs a reachable Slurm with job accounting (the plugin's default status checks use ``sacct``);
+``.ci/slurm_cluster.sh up`` brings a single-node one up on a Debian machine. Without one the test
+is skipped, saying why.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPO / "tests" / "sweep" / "config.yaml"
+SWEEP_TIMEOUT_S = 900  # a hang fails the test instead of stalling CI
+NOT_OUTPUTS = ("logs", "benchmarks", ".jax_cache")  # under results/: not part of the comparison
+
+
+def slurm_unreachable_reason():
+    """Why no Slurm cluster can take jobs here, or None when one can."""
+    if shutil.which("sinfo") is None:
+        return "no Slurm here: `sinfo` is not on PATH (`.ci/slurm_cluster.sh up` starts a test cluster)"
+    try:
+        answer = subprocess.run(["sinfo", "--noheader", "--format=%T"], capture_output=True, text=True,
+                                timeout=20)
+    except subprocess.TimeoutExpired:
+        return "Slurm does not answer: `sinfo` took over 20 s"
+    if answer.returncode != 0:
+        return f"Slurm does not answer: `sinfo` failed: {answer.stderr.strip()}"
+    states = answer.stdout.split()
+    if not any(state.rstrip("*~#$@").split("+")[0] in ("idle", "mixed", "allocated") for state in states):
+        return f"Slurm has no node that can take jobs (node states: {states or 'none'})"
+    return None
+
+
+def workdir(path: Path) -> Path:
+    """A copy of the workflow in ``path``, with the tiny sweep as its config.yaml."""
+    path.mkdir()
+    shutil.copy(REPO / "Snakefile", path / "Snakefile")
+    shutil.copytree(REPO / "workflow", path / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    (path / "profiles").symlink_to("workflow/profiles")
+    shutil.copy(TINY_CONFIG, path / "config.yaml")
+    return path
+
+
+def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
+    """Start ``snakemake ARGS`` in ``cwd`` under ``timeout -k``; stdout and stderr go to
+    ``cwd/snakemake.out``."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = ["timeout", "-k", "10", str(SWEEP_TIMEOUT_S), sys.executable, "-m", "snakemake", *args]
+    with open(cwd / "snakemake.out", "w") as out:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def finish(run: subprocess.Popen, cwd: Path) -> tuple[int, str]:
+    """Wait for a run of `start_snakemake` in ``cwd`` (``timeout`` ends it); its exit status and output."""
+    return run.wait(), (cwd / "snakemake.out").read_text()
+
+
+def succeeded(returncode: int, output: str, what: str) -> str:
+    """``output``, after asserting that the snakemake run ``what`` succeeded."""
+    assert returncode == 0, (f"{what} exited {returncode}{' (timed out)' if returncode in (124, 137) else ''}:"
+                             f"\n{output[-6000:]}")
+    return output
+
+
+def outputs(results: Path) -> list[str]:
+    """Paths (relative to results/) of every file the sweep wrote, logs and benchmarks aside."""
+    return sorted(str(p.relative_to(results)) for p in results.rglob("*")
+                  if p.is_file() and p.relative_to(results).parts[0] not in NOT_OUTPUTS)
+
+
+def comparable(value) -> tuple:
+    """A value as (dtype, shape, content) such that equal tuples mean bit-equal values."""
+    array = np.asarray(value)
+    if array.dtype.kind == "O":  # variable-length strings
+        return ("object", array.shape, repr(array.tolist()))
+    return (array.dtype.str, array.shape, array.tobytes())
+
+
+def h5_content(path: Path) -> dict:
+    """Every dataset and attribute of an HDF5 file, keyed by name; wall times are left out (their
+    names are listed, so a missing one still shows)."""
+    content = {}
+    with h5py.File(path, "r") as f:
+        def add(name, obj):
+            for key, value in obj.attrs.items():
+                content[f"{name}@{key}"] = "wall time" if "wall" in key else comparable(value)
+            if isinstance(obj, h5py.Dataset):
+                content[name] = comparable(obj[()])
+            else:
+                content[name] = "group"
+
+        add("/", f)
+        f.visititems(add)
+    return content
+
+
+def assert_same_file(local: Path, cluster: Path, name: str):
+    if name.endswith(".h5"):
+        a, b = h5_content(local), h5_content(cluster)
+        assert a.keys() == b.keys(), f"{name}: objects differ: {sorted(a.keys() ^ b.keys())}"
+        differ = [key for key in a if a[key] != b[key]]
+        assert not differ, f"{name}: datasets/attributes differ between local and Slurm run: {differ}"
+    elif name.endswith(".csv"):
+        a, b = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in (local, cluster))
+        assert list(a.columns) == list(b.columns), f"{name}: columns differ"
+        keep = [c for c in a.columns if not c.startswith("wall_s")]
+        assert a[keep].equals(b[keep]), f"{name}: differs between local and Slurm run"
+    else:
+        assert local.read_bytes() == cluster.read_bytes(), f"{name}: bytes differ between local and Slurm run"
+
+
+def test_sweep_on_slurm_equals_local_run(tmp_path):
+    reason = slurm_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    local, cluster = workdir(tmp_path / "local"), workdir(tmp_path / "slurm")
+    # both at once: the Slurm run spends much of its time waiting for the queue and status checks
+    cluster_run = start_snakemake(cluster, "--workflow-profile", "workflow/profiles/slurm",
+                                  "--slurm-init-seconds-before-status-checks", "5")
+    local_run = start_snakemake(local, "--cores", "2")
+    local_status, cluster_status = finish(local_run, local), finish(cluster_run, cluster)
+    submitted = re.findall(r"submitted with SLURM jobid (\d+)", cluster_status[1])
+    if cluster_status[0] != 0 and submitted:  # leave nothing queued or running on the cluster
+        subprocess.run(["scancel", *submitted], capture_output=True, timeout=60)
+    succeeded(*local_status, "the local sweep")
+    log = succeeded(*cluster_status, "the sweep through workflow/profiles/slurm")
+
+    # one Slurm job per run (the grouped data -> train -> fixed points -> plots chain), all completed
+    sweep = yaml.safe_load(TINY_CONFIG.read_text())
+    n_runs = len(sweep["tasks"]) * len(sweep["architectures"]) * len(sweep["seeds"])
+    group_jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: [^)]*/group_run", log)
+    assert n_runs > 0 and len(group_jobs) == n_runs, log[-6000:]
+    states = subprocess.run(["sacct", "--noheader", "--parsable2", "-X", "--format=State", "-j",
+                             ",".join(group_jobs)], capture_output=True, text=True, timeout=60).stdout.split()
+    assert states == ["COMPLETED"] * n_runs
+
+    names = outputs(local / "results")
+    assert names == outputs(cluster / "results")
+    assert any(n.endswith("fixed_points.h5") for n in names) and any(n.endswith(".png") for n in names)
+    for name in names:
+        assert_same_file(local / "results" / name, cluster / "results" / name, name)
