@@ -335,3 +335,9 @@ def test_imports_stay_light_and_headless():
     code = ("import sys, fixedpoints; assert 'matplotlib' not in sys.modules, 'fixedpoints imports matplotlib'; "
             "import fixedpoints.plotting; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_figures_show_themselves_in_notebooks(tmp_path):
+    fig = plotting.plot_fixed_points_2d(closed_form_fixed_points(2), closed_form_trajectories(2))
+    png = fig._repr_png_()          # what IPython displays, without pyplot or an inline backend
+    assert png == plotting.save_figure(fig, tmp_path / "a.png").read_bytes()

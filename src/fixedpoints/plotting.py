@@ -1,7 +1,7 @@
 """Figures: fixed points over PCA views of hidden-state trajectories, and sweep summaries.
 
 Every function builds a `matplotlib.figure.Figure` with the object API (no ``pyplot`` state), so
-it works headless (Agg) and in notebooks, and returns it. `save_figure` writes PNG/PDF/SVG files
+it works headless (Agg), and returns it; the figures show themselves in notebooks (``_repr_png_``). `save_figure` writes PNG/PDF/SVG files
 that are byte-identical for identical figures (no dates or software strings in the metadata).
 
 PCA (scikit-learn) is fitted on every finite state of the trajectories ``state_traj`` [trials,
@@ -21,6 +21,7 @@ per unstable direction), ``"message"`` (text of a figure that explains why nothi
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import re
@@ -54,6 +55,16 @@ RUN_COLUMNS = ("task", "arch", "seed", "n_bits", "converged", "diverged", "n_fix
                "expected_stable", "expected_total")
 
 
+class NotebookFigure(Figure):
+    """A `matplotlib.figure.Figure` that shows itself as a PNG in Jupyter/IPython (``_repr_png_``),
+    whether or not ``pyplot`` or an inline backend was loaded."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI, metadata=_METADATA["png"])
+        return buffer.getvalue()
+
+
 # -- per-run PCA figures --------------------------------------------------------------------------
 
 def index_color(k: int) -> str:
@@ -69,7 +80,7 @@ def fixed_point_title(n_stable: int, n_total: int, prefix: str | None = None) ->
 
 def plot_message(message: str, title: str | None = None, figsize=(6.4, 5.2)) -> Figure:
     """A figure with only a title and a centred ``message`` (gid ``"message"``): why nothing is drawn."""
-    fig = Figure(figsize=figsize, dpi=DPI)
+    fig = NotebookFigure(figsize=figsize, dpi=DPI)
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11, gid="message",
@@ -169,7 +180,7 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
     pca = PCA(n_components=n_components, svd_solver="full").fit(states)
     project = pca.transform
 
-    fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    fig = NotebookFigure(figsize=figsize, dpi=DPI, layout="constrained")
     ax = fig.add_subplot(projection="3d" if n_components == 3 else None)
 
     drawn: list[np.ndarray] = []
@@ -362,7 +373,7 @@ def plot_stable_counts(runs) -> Figure:
     tasks = _task_order(runs)
     archs = sorted(runs["arch"].unique(), key=_natural_key)
     n_archs = len(archs)
-    fig = Figure(figsize=(max(6.4, 2.2 * len(tasks) * 2), 4.2), dpi=DPI, layout="constrained")
+    fig = NotebookFigure(figsize=(max(6.4, 2.2 * len(tasks) * 2), 4.2), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, 2)
     status = [run_status(c, d) for c, d in zip(runs["converged"], runs["diverged"])]
     runs = runs.assign(_status=status)
@@ -428,7 +439,7 @@ def plot_saddle_index_histogram(runs) -> Figure:
         raise ValueError(f"runs table has no n_index_k columns; it has {list(runs.columns)}")
     tasks = _task_order(runs)
     archs = sorted(runs["arch"].unique(), key=_natural_key)
-    fig = Figure(figsize=(max(6.4, 3.6 * len(tasks)), 3.8), dpi=DPI, layout="constrained")
+    fig = NotebookFigure(figsize=(max(6.4, 3.6 * len(tasks)), 3.8), dpi=DPI, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(tasks), squeeze=False)[0])
     for ax, task in zip(axes, tasks):
         group = runs[runs["task"] == task]
@@ -482,7 +493,7 @@ def plot_training_curves(curves: Sequence[Mapping[str, Any]]) -> Figure:
             raise ValueError(f"training curve {i} lacks key(s) {missing}; expected {list(required)}")
     tasks = sorted({str(c["task"]) for c in curves}, key=_natural_key)
     archs = sorted({str(c["arch"]) for c in curves}, key=_natural_key)
-    fig = Figure(figsize=(max(5.0, 4.2 * len(tasks)), 3.2 * len(archs)), dpi=DPI, layout="constrained")
+    fig = NotebookFigure(figsize=(max(5.0, 4.2 * len(tasks)), 3.2 * len(archs)), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(archs), len(tasks), squeeze=False, sharex=False)
     seeds = sorted({int(c["seed"]) for c in curves})
     for curve in sorted(curves, key=lambda c: (_natural_key(c["task"]), _natural_key(c["arch"]), int(c["seed"]))):
