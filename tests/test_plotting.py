@@ -179,6 +179,15 @@ def test_two_state_network_2d_works_and_3d_says_why_skipped():
     assert fig3.axes[0].get_title() == "2-bit tanh seed 0: 4 stable / 9"
 
 
+def test_partly_non_finite_trajectories_leave_gaps():
+    traj = closed_form_trajectories(3)
+    traj[2, 5:] = np.nan                    # e.g. a trial whose states blew up
+    fig = plotting.plot_fixed_points_2d(closed_form_fixed_points(3), traj, plot_batch_idx=[1, 2])
+    lines = artists(fig, "trajectory")
+    assert len(lines) == 2 and np.isnan(data_of(lines[1], 2)[5:]).all() and np.isfinite(data_of(lines[0], 2)).all()
+    assert np.isfinite(fig.axes[0].get_xlim()).all()
+
+
 def test_non_finite_trajectories_give_a_message():
     traj = np.full((3, 5, 3), np.nan)
     fig = plotting.plot_fixed_points_2d(types.SimpleNamespace(xstar=np.zeros((0, 3))), traj)

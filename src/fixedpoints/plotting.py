@@ -1,8 +1,9 @@
 """Figures: fixed points over PCA views of hidden-state trajectories, and sweep summaries.
 
 Every function builds a `matplotlib.figure.Figure` with the object API (no ``pyplot`` state), so
-it works headless (Agg), and returns it; the figures show themselves in notebooks (``_repr_png_``). `save_figure` writes PNG/PDF/SVG files
-that are byte-identical for identical figures (no dates or software strings in the metadata).
+it works headless (Agg), and returns it; the figures show themselves in notebooks (``_repr_png_``).
+`save_figure` writes PNG/PDF/SVG files that are byte-identical for identical figures (no dates or
+software strings in the metadata).
 
 PCA (scikit-learn) is fitted on every finite state of the trajectories ``state_traj`` [trials,
 time, d]; fixed points x* [n, d] and their unstable modes are drawn in the same projection
@@ -178,7 +179,10 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
         return plot_message("no finite hidden states to project" + (f"\n{note}" if note else ""), title,
                             figsize)
     pca = PCA(n_components=n_components, svd_solver="full").fit(states)
-    project = pca.transform
+
+    def project(x_kxd):
+        # z = (x − mean) Vᵀ, as pca.transform, but letting NaN through (a gap in a line)
+        return (np.asarray(x_kxd, np.float64) - pca.mean_) @ pca.components_.T
 
     fig = NotebookFigure(figsize=figsize, dpi=DPI, layout="constrained")
     ax = fig.add_subplot(projection="3d" if n_components == 3 else None)
@@ -228,9 +232,10 @@ def _plot_fixed_points(fixed_points, state_traj, n_components: int, *, plot_batc
     if note:
         message = f"{message}\n{note}" if message else note
     if message:
-        ax.text2D(0.02, 0.02, message, transform=ax.transAxes, gid="message") if n_components == 3 else \
-            ax.text(0.02, 0.02, message, transform=ax.transAxes, gid="message")
-    z_drawn = np.concatenate(drawn) if drawn else z_all
+        text = ax.text2D if n_components == 3 else ax.text
+        text(0.02, 0.02, message, transform=ax.transAxes, gid="message")
+    z_drawn = np.concatenate(drawn + [z_all])
+    z_drawn = z_drawn[np.all(np.isfinite(z_drawn), axis=1)]
     if n_components == 3:
         ax.auto_scale_xyz(z_drawn[:, 0], z_drawn[:, 1], z_drawn[:, 2], had_data=False)
     else:
