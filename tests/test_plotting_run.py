@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from fixedpoints import RNN, save_model
 from fixedpoints.fixed_points import FixedPoints
 from fixedpoints import plotting
+from fixedpoints.cli import run_script as run_script_main
 from test_plotting import artists, closed_form_fixed_points, closed_form_trajectories, data_of
 
 SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "plot_run.py"
@@ -70,16 +72,24 @@ def test_script_writes_reproducible_figures(tmp_path):
     assert digests[0][0][:4] == b"\x89PNG" and digests[0][0] != digests[0][1]
 
 
-def test_script_bad_input_is_one_line_error(tmp_path):
+def load_script():
+    spec = importlib.util.spec_from_file_location("plot_run_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_bad_input_is_one_line_error(tmp_path, capsys):
+    script = load_script()
     model, fixed_points, _ = write_run(tmp_path)
-    result = run_script("--model", model, "--fixed-points", tmp_path / "missing.h5", "--out-2d", tmp_path / "a.png",
-                        "--out-3d", tmp_path / "b.png")
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: ") and "missing.h5" in result.stderr
-    assert result.stderr.count("\n") == 1
-    result = run_script("--model", model, "--fixed-points", fixed_points, "--out-2d", tmp_path / "a.jpg",
-                        "--out-3d", tmp_path / "b.png")
-    assert result.returncode == 1 and "a.jpg" in result.stderr and ".png" in result.stderr
+    code = run_script_main(script.main, ["--model", str(model), "--fixed-points", str(tmp_path / "missing.h5"),
+                                         "--out-2d", str(tmp_path / "a.png"), "--out-3d", str(tmp_path / "b.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and "missing.h5" in err and err.count("\n") == 1
+    code = run_script_main(script.main, ["--model", str(model), "--fixed-points", str(fixed_points),
+                                         "--out-2d", str(tmp_path / "a.jpg"), "--out-3d", str(tmp_path / "b.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and "a.jpg" in err and ".png" in err and err.count("\n") == 1
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
 
 
@@ -112,7 +122,7 @@ def test_diverged_run_through_the_finder_script(tmp_path):
         assert fig.axes[0].get_title() == "2-bit tanh seed 3: 0 stable / 0"
         (text,) = artists(fig, "message")
         assert "skipped: training diverged" in text.get_text()
-    result = run_script("--model", tmp_path / "model.h5", "--fixed-points", tmp_path / "fixed_points.h5",
-                        "--out-2d", tmp_path / "a.png", "--out-3d", tmp_path / "b.png")
-    assert result.returncode == 0, result.stderr
+    assert run_script_main(load_script().main, ["--model", str(tmp_path / "model.h5"), "--fixed-points",
+                                                str(tmp_path / "fixed_points.h5"), "--out-2d", str(tmp_path / "a.png"),
+                                                "--out-3d", str(tmp_path / "b.png")]) == 0
     assert (tmp_path / "a.png").stat().st_size > 1000 and (tmp_path / "b.png").stat().st_size > 1000
