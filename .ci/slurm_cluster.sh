@@ -26,7 +26,7 @@ PARTITION=ci
 ACCOUNT=ci
 MARKER="# written by fixedpoints .ci/slurm_cluster.sh"
 PACKAGES=(munge slurm-client slurmctld slurmd slurmdbd mariadb-server)
-# daemons in start order; `down` stops them in reverse order
+# daemons in start order
 DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)
 
 log() { echo "slurm_cluster: $*" >&2; }
@@ -221,29 +221,40 @@ up() {
     log "up: cluster $CLUSTER, partition $PARTITION, account $ACCOUNT; logs in $STATE/log/"
 }
 
+# stop NAME...: SIGTERM to each daemon this script started, wait until all are gone (SIGKILL
+# after 30 s), remove their PID files
 stop() {
-    local name=$1 f pid i
-    f=$(pidfile "$name")
-    if running "$name"; then
-        pid=$(<"$f")
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 60; i++)); do
-            [[ -e /proc/$pid ]] || break
-            sleep 0.5
+    local name pids=() pid i alive
+    for name in "$@"; do
+        if running "$name"; then
+            pid=$(<"$(pidfile "$name")")
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+        fi
+    done
+    for ((i = 0; i < 300; i++)); do
+        alive=0
+        for pid in "${pids[@]}"; do
+            if [[ -e /proc/$pid ]]; then alive=1; fi
         done
+        if ((alive == 0)); then break; fi
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
         if [[ -e /proc/$pid ]]; then
-            log "$name ($pid) ignored SIGTERM for 30 s; sending SIGKILL"
+            log "PID $pid ignored SIGTERM for 30 s; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
-    fi
-    rm -f "$f"
+    done
+    for name in "$@"; do
+        rm -f "$(pidfile "$name")"
+    done
 }
 
 down() {
-    local i
-    for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
-        stop "${DAEMONS[i]}"
-    done
+    stop slurmd slurmctld    # the controller reports to slurmdbd while it shuts down
+    stop slurmdbd
+    stop mariadbd munged
     log "down"
 }
 
