@@ -1,9 +1,9 @@
 """The tiny sweep run on a real Slurm cluster through workflow/profiles/slurm equals, bit for bit,
 the same sweep run locally.
 
-Needs a reachable Slurm with job accounting (the plugin's default status checks use ``sacct``);
-``.ci/slurm_cluster.sh up`` brings a single-node one up on a Debian machine. Without one the test
-is skipped, saying why.
+Needs a reachable Slurm with job accounting (the plugin's default status checks use ``sacct``;
+without it they wait forever); ``.ci/slurm_cluster.sh up`` brings a single-node one up on a Debian
+machine as root. Without one the test is skipped, saying why.
 """
 
 import os
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "sweep" / "config.yaml"
-SWEEP_TIMEOUT_S = 900  # a hang fails the test instead of stalling CI
+SWEEP_TIMEOUT_S = 600  # a hang fails the test instead of stalling CI
 NOT_OUTPUTS = ("logs", "benchmarks", ".jax_cache")  # under results/: not part of the comparison
 
 
@@ -41,6 +41,14 @@ def slurm_unreachable_reason():
     states = answer.stdout.split()
     if not any(state.rstrip("*~#$@").split("+")[0] in ("idle", "mixed", "allocated") for state in states):
         return f"Slurm has no node that can take jobs (node states: {states or 'none'})"
+    try:
+        accounting = subprocess.run(["sacct", "--noheader", "-X", "--starttime=now"], capture_output=True,
+                                    text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"Slurm has no job accounting: `sacct` failed ({error}); the plugin's status checks need it"
+    if accounting.returncode != 0:
+        why = "; ".join(accounting.stderr.strip().splitlines())
+        return f"Slurm has no job accounting: `sacct` failed ({why}); the plugin's status checks need it"
     return None
 
 
