@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .fixed_points import FixedPoints, cluster_labels, decompose, representatives
+from .fixed_points import FixedPoints, cluster_labels, representatives, single_thread_blas
 from .models import RNN, STEP_FUNCTIONS
 
 FINDER_DEFAULTS = dict(
@@ -156,9 +156,10 @@ def _init_state(x_gxd_G, done_gxg, lr_init, patience, window) -> GroupState:
         dq=jnp.full((G, g), jnp.nan, dtype), n_iters=jnp.zeros((G, g), jnp.int32), done=done_gxg)
 
 
-def _bucket(n: int) -> int:
-    """Padded batch size (a power of two, at least 256), so that few shapes are ever compiled."""
-    return max(256, 1 << (int(n) - 1).bit_length())
+def _bucket(n: int, d: int = 1) -> int:
+    """Padded batch size, a power of two (at least 256 for states of up to 64 dimensions, where the
+    padding costs little), so that few shapes are ever compiled."""
+    return max(256 if d <= 64 else 8, 1 << (int(n) - 1).bit_length())
 
 
 def adapt_learning_rate(lr, obj_hist, since_change, obj, lr_factor, lr_cooldown, running=True):
@@ -264,7 +265,7 @@ def _chunked(fn, n: int, chunk: int, *arrays):
     """Apply ``fn`` to row-chunks of ``arrays`` (the last chunk padded, so one compilation) and join."""
     if n == 0:
         return None
-    chunk = max(1, min(chunk, _bucket(n)))
+    chunk = max(1, min(chunk, _bucket(n, arrays[0].shape[1])))
     outs = []
     for start in range(0, n, chunk):
         part = [a[start:start + chunk] for a in arrays]
@@ -381,7 +382,7 @@ class FixedPointFinder:
             return FixedPoints(np.zeros((0, d)), np.zeros((0, d)), u_nxm[:0], np.zeros((0, d)), np.zeros(0),
                                np.zeros(0), np.zeros(0, np.int64), tol_unique=self.tol_unique)
         # pad to a bucket size (padding rows start stopped), reusing the first call's size when cheap
-        n_pad = _bucket(n)
+        n_pad = _bucket(n, d)
         if self._opt_size and n <= self._opt_size and self._opt_size * d <= 2 ** 16:
             n_pad = self._opt_size
         self._opt_size = self._opt_size or n_pad
@@ -460,7 +461,8 @@ class FixedPointFinder:
                            polished.xstar.astype(dtype), polished.inputs.astype(dtype))
         J = J.astype(np.float64)
         polished.J_xstar, polished.dFdu = J, dFdu.astype(np.float64)
-        polished.sigma_min = np.linalg.svd(J - np.eye(d), compute_uv=False)[:, -1]
+        with single_thread_blas():
+            polished.sigma_min = np.linalg.svd(J - np.eye(d), compute_uv=False)[:, -1]
         polished.is_slow = (polished.qstar > self.final_q_threshold) | (
             ~polished.newton_converged if self.do_polish else np.zeros(polished.n, bool))
         polished.is_marginal = ~polished.is_slow & (polished.sigma_min < self.tol_isolated)

@@ -21,6 +21,7 @@ one dataset per field, and group ``states`` with ``hiddens`` [trials, time, d].
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterable, Mapping
 
@@ -47,19 +48,28 @@ _KIND_DTYPE = {"int": np.int64, "bool": np.bool_, "complex": None, "float": None
 def cluster_labels(points_nxk: np.ndarray, tol: float) -> np.ndarray:
     """Transitive clustering: i ~ j when ‖p_i − p_j‖₂ ≤ tol, closed under chains; labels [n] in 0..c−1.
 
-    Neighbour pairs come from a k-d tree and the clusters are the connected components of that
-    graph (scipy), so there is no O(n²) Python loop.
+    The close pairs come from blocks of the squared-distance matrix ‖a‖² + ‖b‖² − 2 a·b (BLAS),
+    and the clusters are the connected components of that graph (scipy): no Python loop over points.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
 
     points = np.asarray(points_nxk, np.float64)
     n = points.shape[0]
     if n == 0:
         return np.zeros(0, np.int64)
-    pairs = cKDTree(points).query_pairs(r=float(tol), output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    tol2 = float(tol) ** 2
+    sq = np.einsum("ij,ij->i", points, points)
+    rows, cols = [], []
+    block = max(1, 2 ** 22 // n)
+    for i0 in range(0, n, block):
+        d2 = sq[i0:i0 + block, None] + sq[None, :] - 2.0 * (points[i0:i0 + block] @ points.T)
+        r, c = np.nonzero(d2 <= tol2)
+        keep = c > r + i0
+        rows.append((r[keep] + i0).astype(np.int32))
+        cols.append(c[keep].astype(np.int32))
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int64)
 
@@ -70,6 +80,16 @@ def representatives(labels: np.ndarray, score: np.ndarray) -> np.ndarray:
     first = np.ones(len(order), bool)
     first[1:] = labels[order][1:] != labels[order][:-1]
     return order[first]
+
+
+def single_thread_blas():
+    """Context in which numpy's BLAS/LAPACK run on one thread: next to JAX's busy thread pool a
+    multi-threaded OpenBLAS is >10× slower on a small machine (threadpoolctl, when installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def decompose(J_nxdxd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -83,7 +103,8 @@ def decompose(J_nxdxd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         d = J.shape[1] if J.ndim == 3 else 0
         return (np.zeros((0, d), np.complex128), np.zeros((0, d, d), np.complex128), np.zeros(0, bool),
                 np.zeros(0, np.int64))
-    eigval, eigvec = np.linalg.eig(J)
+    with single_thread_blas():
+        eigval, eigvec = np.linalg.eig(J)
     order = np.argsort(-np.abs(eigval), axis=1, kind="stable")
     eigval = np.take_along_axis(eigval, order, axis=1)
     eigvec = np.take_along_axis(eigvec, order[:, None, :], axis=2)

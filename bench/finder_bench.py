@@ -1,0 +1,113 @@
+"""Benchmark of FixedPointFinder: the full pipeline (optimisation, polish, completeness, Jacobians).
+
+Cases:
+* 3-bit tanh net (n_hidden 4, trained with seed 42 as in the seed tutorial), 1024 starts, defaults:
+  "cold" = a fresh Python process per repeat, so compilation is included (the process start and
+  imports are not); "warm" = repeated calls in one process, compilation excluded.
+* 256-unit GRU (initialised with seed 0, the states of 128 FlipFlop trials), 4096 starts, cold and warm.
+
+Prints a table of medians over ``--repeats`` and, for the 3-bit net, the index census against an
+exhaustive search (scipy's root finder from 4000 starts over the trajectories' box).
+
+    python bench/finder_bench.py --repeats 3
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def build(case: str, folder: str):
+    """Write (model.h5, states.npy) for a case; returns their paths."""
+    from fixedpoints import FlipFlopData, RNN, save_model, train
+    model_path, states_path = os.path.join(folder, f"{case}.h5"), os.path.join(folder, f"{case}.npy")
+    if case == "tanh3":
+        gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=42)
+        train_data, valid_data, test_data = (gen.generate_data(n) for n in (512, 128, 128))
+        rnn, _ = train(RNN.init("tanh", 3, 4, 3, seed=42), train_data, valid_data, seed=42, verbose=False)
+    else:
+        test_data = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=0).generate_data(128)
+        rnn = RNN.init("gru", 3, 256, 3, seed=0)
+    _, hiddens = rnn(test_data["inputs"])
+    save_model(rnn, model_path)
+    np.save(states_path, np.asarray(hiddens))
+    return model_path, states_path
+
+
+def run_once(model_path: str, states_path: str, n_inits: int, repeats: int) -> dict:
+    """Time ``repeats`` calls in this process (the first includes compilation)."""
+    from fixedpoints import FixedPointFinder, load_model
+    rnn, hiddens = load_model(model_path), np.load(states_path)
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        finder = FixedPointFinder(rnn, verbose=False)
+        unique, all_fps = finder.find_fixed_points(hiddens, np.zeros((1, rnn.n_inputs)), n_inits=n_inits)
+        times.append(time.perf_counter() - start)
+        census = np.bincount(unique.n_unstable, minlength=1).tolist()
+        result = dict(n=unique.n, census=census, slow=finder.slow_fps.n, starts=all_fps.n,
+                      xstar=unique.xstar.tolist() if unique.n_states <= 8 else None)
+    return dict(times=times, **result)
+
+
+def exhaustive_tanh(model_path: str, states_path: str, n_starts: int = 4000):
+    """Distinct isolated roots of tanh(h W + b) - h from scipy's hybrid solver, with their index."""
+    from scipy.optimize import fsolve
+    from fixedpoints import load_model
+    p = {k: np.asarray(v, np.float64) for k, v in load_model(model_path).params.items()}
+    states = np.load(states_path).reshape(-1, p["w_hh"].shape[0])
+    lo, hi = states.min(0) - 0.2, states.max(0) + 0.2
+    F = lambda h: np.tanh(h @ p["w_hh"] + p["b_h"])
+    roots = []
+    for x0 in np.random.default_rng(0).uniform(lo, hi, size=(n_starts, len(lo))):
+        x, _, ok, _ = fsolve(lambda h: F(h) - h, x0, full_output=True)
+        if ok == 1 and np.linalg.norm(F(x) - x) < 1e-10 and all(np.linalg.norm(x - r) > 1e-6 for r in roots):
+            roots.append(x)
+    index = [int(np.sum(np.abs(np.linalg.eigvals((1 - F(x) ** 2)[:, None] * p["w_hh"].T)) > 1)) for x in roots]
+    return np.array(roots), np.bincount(index).tolist()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
+    parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit case")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        model_path, states_path, n_inits, repeats = args.child
+        print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats))))
+        return
+    cases = [("tanh3", "3-bit tanh (4 units)", 1024)] + ([] if args.skip_gru else [("gru256", "GRU 256 units", 4096)])
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for case, label, n_inits in cases:
+            model_path, states_path = build(case, folder)
+            cold = []
+            for _ in range(args.repeats):
+                out = subprocess.run([sys.executable, __file__, "--child", model_path, states_path, str(n_inits), "1"],
+                                     capture_output=True, text=True, check=True).stdout
+                cold.append(json.loads(out))
+            warm = run_once(model_path, states_path, n_inits, args.repeats + 1)
+            row = dict(label=label, n_inits=n_inits, cold=np.median([c["times"][0] for c in cold]),
+                       warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
+                       starts=warm["starts"])
+            if case == "tanh3":
+                roots, census = exhaustive_tanh(model_path, states_path)
+                found = np.array(warm["xstar"])
+                matched = sum(np.min(np.linalg.norm(found - r, axis=1)) < 1e-5 for r in roots)
+                row["exhaustive"] = f"{len(roots)} roots {census}, {matched} found"
+            rows.append(row)
+    print(f"{'case':<22}{'starts':>8}{'cold s':>9}{'warm s':>9}{'points':>8}  census by index   slow  exhaustive")
+    for r in rows:
+        print(f"{r['label']:<22}{r['n_inits']:>8}{r['cold']:>9.2f}{r['warm']:>9.2f}{r['n']:>8}  "
+              f"{str(r['census']):<17}{r['slow']:>5}  {r.get('exhaustive', '-')}")
+
+
+if __name__ == "__main__":
+    main()
