@@ -134,3 +134,18 @@ def result_files(workdir: Path) -> list[Path]:
 def stray_temporaries(workdir: Path) -> list[Path]:
     """Temporary files of atomic writes left next to final outputs (there must be none after a sweep)."""
     return sorted(p for p in (workdir / "results").rglob(".*.tmp"))
+
+
+def flip_inside_dataset(path: Path, dataset: str) -> None:
+    """Flip one byte in the middle of the stored bytes of ``dataset`` (its first chunk)."""
+    with h5py.File(path, "r") as f:
+        dset = f[dataset]
+        if dset.chunks is not None:
+            info = dset.id.get_chunk_info(0)
+            offset, size = info.byte_offset, info.size
+        else:
+            offset, size = dset.id.get_offset(), dset.id.get_storage_size()
+    assert offset is not None and size > 0
+    blob = bytearray(path.read_bytes())
+    blob[offset + size // 2] ^= 0x10
+    path.write_bytes(bytes(blob))

@@ -23,6 +23,8 @@ from fixedpoints.cli import run_script
 from fixedpoints.fixed_points import load_fixed_points
 from fixedpoints.training import TrainingHistory
 
+from reliability_support import flip_inside_dataset
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
 
@@ -89,21 +91,6 @@ def test_corrupted_fixed_points_fail_clearly_or_load_correct_data(tmp_path, fixe
         for name, value in original.fields().items():
             assert arrays_equal(getattr(fps, name), value), name
     assert arrays_equal(loaded["hiddens"], hiddens)
-
-
-def flip_inside_dataset(path: Path, dataset: str) -> None:
-    """Flip one byte in the middle of the stored bytes of ``dataset`` (its first chunk)."""
-    with h5py.File(path, "r") as f:
-        dset = f[dataset]
-        if dset.chunks is not None:
-            info = dset.id.get_chunk_info(0)
-            offset, size = info.byte_offset, info.size
-        else:
-            offset, size = dset.id.get_offset(), dset.id.get_storage_size()
-    assert offset is not None and size > 0
-    blob = bytearray(path.read_bytes())
-    blob[offset + size // 2] ^= 0x10
-    path.write_bytes(bytes(blob))
 
 
 @pytest.mark.parametrize("dataset", ["unique/xstar", "unique/eigval_J_xstar", "all/qstar", "states/hiddens"])

@@ -93,9 +93,17 @@ def attempt_scaled(base):
     return scaled
 
 
+def job_attempt(wildcards, attempt):
+    """The job's attempt number (1, 2, …) as a resource, so that its shell command can log it."""
+    return attempt
+
+
 def job_shell_prefix():
     """Shell prefix of every job: strict mode, thread limits, the shared compilation cache, and
-    ``log_job_start`` (which rules call first, writing the job's threads and resources to its log).
+    ``log_job_start`` (which rules call first, writing the job's attempt, threads and resources to its
+    log) and ``within_budget`` (which runs the job's command within those mem_mb and runtime: past
+    either, the job is killed, says so in its log, and Snakemake retries it with attempt-scaled
+    resources, locally as under a scheduler).
 
     Snakemake itself exports OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = the job's
     ``threads``; XLA's CPU thread pool is tied to the same number here.
@@ -108,8 +116,12 @@ def job_shell_prefix():
         env += (f" JAX_COMPILATION_CACHE_DIR={shlex.quote(cache)} JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0"
                 " JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1")
     start = ('log_job_start() { echo "job started $(date -u +%FT%TZ) on $(hostname): $*, threads=$OMP_NUM_THREADS, '
-             'XLA_FLAGS=$XLA_FLAGS"; }')
-    prefix = f"set -euo pipefail; export {env}; {start}; "
+             'XLA_FLAGS=$XLA_FLAGS"; local kv; for kv in "$@"; do case $kv in attempt=*) JOB_ATTEMPT=${kv#*=};; '
+             'mem_mb=*) JOB_MEM_MB=${kv#*=};; runtime=*) JOB_RUNTIME=${kv#*=};; esac; done; }')
+    # Enforce the budget that log_job_start recorded, as a scheduler would (see within_budget.py).
+    budget = ('within_budget() { python workflow/scripts/within_budget.py --runtime-min "$JOB_RUNTIME" '
+              '--mem-mb "$JOB_MEM_MB" --attempt "${JOB_ATTEMPT:-1}" -- "$@"; }')
+    prefix = f"set -euo pipefail; export {env}; {start}; {budget}; "
     return prefix.replace("{", "{{").replace("}", "}}")
 
 

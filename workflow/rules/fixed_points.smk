@@ -16,9 +16,10 @@ rule find_fixed_points:
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
+        attempt=job_attempt,
     conda:
         PYTHON_ENV
     shell:
-        "log_job_start mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
-        "python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "
+        "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
+        "within_budget python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "
         "--seed {wildcards.seed} --out {output.fixed_points} {params.options} >> {log} 2>&1"

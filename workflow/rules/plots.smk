@@ -31,9 +31,10 @@ rule plot_run:
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
+        attempt=job_attempt,
     conda:
         PYTHON_ENV
     shell:
-        "log_job_start mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
-        "python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
+        "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
+        "within_budget python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
         "--out-2d {output.pca_2d} --out-3d {output.pca_3d} >> {log} 2>&1"

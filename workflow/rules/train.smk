@@ -16,10 +16,11 @@ rule train:
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
+        attempt=job_attempt,
     conda:
         PYTHON_ENV
     shell:
-        "log_job_start mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
-        "python workflow/scripts/train.py --data {input.data} --rnn-type {wildcards.arch} "
+        "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
+        "within_budget python workflow/scripts/train.py --data {input.data} --rnn-type {wildcards.arch} "
         "--n-hidden {params.n_hidden} --seed {wildcards.seed} --out {output.model} {params.options} "
         ">> {log} 2>&1"
