@@ -63,7 +63,14 @@ def test_large_virtual_reservations_are_not_counted():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("args", [["--runtime-min", "0", "--mem-mb", "10", "--", "true"],
+def test_zero_budget_means_no_limit():
+    """Snakemake rounds a runtime below a minute to 0: that must not kill (or refuse) every job."""
+    result = within_budget("--runtime-min", "0", "--mem-mb", "0", "--", sys.executable, "-c",
+                           "import time; block = b'x' * 50_000_000; time.sleep(0.5)")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args", [["--runtime-min", "-1", "--mem-mb", "10", "--", "true"],
                                   ["--runtime-min", "1", "--mem-mb", "10"]])
 def test_bad_arguments_are_refused(args):
     result = within_budget(*args)

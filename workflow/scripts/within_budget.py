@@ -5,6 +5,7 @@ The command runs as a child process; every --poll-s seconds its wall time and th
 RSS, the whole process tree is killed with SIGKILL, one line ``error: ... budget ...`` naming the
 budget and the attempt goes to stderr, and the exit status is 124 (time) or 137 (memory), like
 `timeout` and the kernel's out-of-memory killer. Otherwise the exit status is the command's own.
+A budget of 0 means no limit (Snakemake rounds a runtime below one minute to 0).
 Snakemake then retries the job (``retries`` in the profile) with its ``attempt``-scaled resources.
 Resident memory is measured, not the address space: JAX reserves far more virtual memory than it
 uses, so ``ulimit -v`` would refuse jobs that fit.
@@ -46,8 +47,10 @@ def kill_tree(process: psutil.Process) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runtime-min", type=float, required=True, help="wall-time budget in minutes (required)")
-    parser.add_argument("--mem-mb", type=float, required=True, help="resident-memory budget in MB (required)")
+    parser.add_argument("--runtime-min", type=float, required=True,
+                        help="wall-time budget in minutes; 0: no limit (required)")
+    parser.add_argument("--mem-mb", type=float, required=True,
+                        help="resident-memory budget in MB; 0: no limit (required)")
     parser.add_argument("--attempt", type=int, default=1, help="attempt number, for the message (default: 1)")
     parser.add_argument("--poll-s", type=float, default=0.1, help="seconds between checks (default: 0.1)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
@@ -55,8 +58,9 @@ def main(argv=None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given (put it after --)")
-    if args.runtime_min <= 0 or args.mem_mb <= 0:
-        parser.error(f"budgets must be positive, got --runtime-min {args.runtime_min} --mem-mb {args.mem_mb}")
+    if args.runtime_min < 0 or args.mem_mb < 0:
+        parser.error(f"budgets must be >= 0 (0: no limit), got --runtime-min {args.runtime_min} "
+                     f"--mem-mb {args.mem_mb}")
     start = time.monotonic()
     child = subprocess.Popen(command)
     process = psutil.Process(child.pid)
@@ -70,15 +74,15 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             pass
         elapsed = time.monotonic() - start
-        rss = tree_rss_mb(process)
-        if elapsed > 60 * args.runtime_min:
+        if args.runtime_min and elapsed > 60 * args.runtime_min:
             kill_tree(process)
             child.wait()
             print(f"error: {name} ran out of its time budget: killed after {elapsed:.1f} s > runtime="
                   f"{args.runtime_min:g} min (attempt {args.attempt}); a retry gets attempt-scaled resources",
                   file=sys.stderr, flush=True)
             return 124
-        if rss > args.mem_mb:
+        rss = tree_rss_mb(process) if args.mem_mb else 0.0
+        if args.mem_mb and rss > args.mem_mb:
             kill_tree(process)
             child.wait()
             print(f"error: {name} ran out of its memory budget: killed at RSS {rss:.0f} MB > mem_mb="
