@@ -42,8 +42,8 @@ def planned_jobs(workdir, *args):
     result = snakemake(workdir, "--dry-run", *args, timeout=120)
     assert result.returncode == 0, result.stderr + result.stdout
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout):
-        match = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?=\s*(?:local)?rule \w+:)", result.stdout):     # grouped jobs are indented
+        match = re.match(r"\s*(?:local)?rule (\w+):", block)
         if match:
             seed = re.search(r"wildcards: .*seed=(\d+)", block)
             jobs.append((match[1], int(seed[1]) if seed else None))
