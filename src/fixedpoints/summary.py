@@ -37,6 +37,11 @@ RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
 HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
                 "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable"]
 TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
+COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable",
+                                        "expected_stable", "expected_total")},
+                "converged": "boolean", "diverged": bool, "final_train_loss": float, "final_valid_loss": float,
+                **{f"wall_s_{stage}": float for stage in STAGES}}
+"""Column types of the table (nullable integers and booleans: NA where a value does not exist)."""
 
 
 def parse_run_dir(run_dir: str | os.PathLike) -> tuple[str, str, int]:
@@ -107,12 +112,7 @@ def runs_table(rows: Sequence[Mapping]) -> pd.DataFrame:
             record[column] = pd.NA if counts is None else int(counts[k]) if k < len(counts) else 0
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=HEAD_COLUMNS + index_columns + TAIL_COLUMNS)
-    int_columns = ["seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", *index_columns,
-                   "expected_stable", "expected_total"]
-    table = table.astype({**{c: "Int64" for c in int_columns}, "converged": "boolean", "diverged": bool,
-                          "final_train_loss": float, "final_valid_loss": float,
-                          **{f"wall_s_{stage}": float for stage in STAGES}})
-    return table
+    return table.astype({**COLUMN_TYPES, **{c: "Int64" for c in index_columns}})
 
 
 def training_curve(run_dir: str | os.PathLike) -> dict:
@@ -144,6 +144,5 @@ def read_runs_csv(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in HEAD_COLUMNS + TAIL_COLUMNS if c not in table.columns]
     if missing:
         raise FileFormatError(f"{path}: not a runs table, missing column(s) {missing}")
-    ints = [c for c in table.columns if c.startswith("n_index_")] + [
-        "seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "expected_stable", "expected_total"]
-    return table.astype({**{c: "Int64" for c in ints}, "converged": "boolean", "diverged": bool})
+    index_columns = [c for c in table.columns if c.startswith("n_index_")]
+    return table.astype({**COLUMN_TYPES, **{c: "Int64" for c in index_columns}})
