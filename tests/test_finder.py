@@ -158,6 +158,30 @@ def test_stops_at_tol_q_and_records_iterations():
     np.testing.assert_allclose(all_fps.qstar, 0.5 * np.sum((0.5 * all_fps.xstar) ** 2, axis=1), rtol=1e-5)
 
 
+def test_q_outliers_are_rerun():
+    starts, u = np.array([[0.01], [0.02], [-0.01], [4.0]]), np.zeros((1, 1))
+    options = optimize_only(method="sequential", lr_init=0.01, max_iters=30, tol_q=1e-8)
+    _, plain = FixedPointFinder(scalar_linear(0.5), **options).find_fixed_points(initial_states=starts, inputs=u)
+    _, rerun = FixedPointFinder(scalar_linear(0.5), do_rerun_q_outliers=True, **options).find_fixed_points(
+        initial_states=starts, inputs=u)
+    assert plain.n_iters[3] == 30 and rerun.n_iters[3] == 60     # the outlier got a second run
+    assert rerun.qstar[3] < plain.qstar[3]
+    np.testing.assert_array_equal(rerun.xstar[:3], plain.xstar[:3])
+
+
+def test_max_n_unique_cond_ids_and_valid_mask():
+    traj = np.random.default_rng(4).uniform(-1.1, 1.1, size=(2, 100, 2))
+    valid = np.zeros((2, 100), bool)
+    valid[1, :10] = True
+    finder = FixedPointFinder(bistable, max_n_unique=3, **QUIET)
+    unique, all_fps = finder.find_fixed_points(traj, np.zeros((1, 1)), n_inits=64, noise_scale=0.0, valid_bxt=valid,
+                                               cond_ids=np.arange(64) % 3)
+    assert unique.n <= 3
+    np.testing.assert_array_equal(all_fps.cond_id[:64], np.arange(64) % 3)
+    # with no noise every start is one of the ten valid states
+    assert all(np.min(np.linalg.norm(traj[1, :10] - x, axis=1)) < 1e-12 for x in all_fps.x_init[:64])
+
+
 # -- trained networks -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

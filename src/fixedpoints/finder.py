@@ -424,21 +424,28 @@ class FixedPointFinder:
 
     # -- candidates, polish, classification ---------------------------------------------------
     def _candidates(self, params, raw: FixedPoints, center, mean_dist, dtype) -> FixedPoints:
-        """Distinct, non-outlying candidates of a raw result, polished and certified."""
+        """Distinct, non-outlying candidates of a raw result, polished and certified (a q-outlier
+        rerun updates ``raw`` itself)."""
         if self.do_rerun_q_outliers and raw.n:
             outlier = raw.qstar > self.outlier_q_scale * np.median(raw.qstar)
             if np.any(outlier):
                 rerun = self._optimize(params, raw.xstar[outlier], raw.inputs[outlier], dtype, "q outliers")
-                for name in ("xstar", "F_xstar", "qstar", "dq"):
-                    getattr(raw, name)[outlier] = getattr(rerun, name)
-                raw.n_iters[outlier] += rerun.n_iters
+                for name in ("xstar", "F_xstar", "qstar", "dq", "n_iters"):
+                    value = np.array(getattr(raw, name))
+                    value[outlier] = getattr(rerun, name) + (value[outlier] if name == "n_iters" else 0)
+                    setattr(raw, name, value)
         cands = raw.get_unique(self.tol_unique)
         if self.do_exclude_distance_outliers and cands.n:
             far = np.linalg.norm(cands.xstar - center, axis=1) > self.outlier_distance_scale * mean_dist
             cands = cands[~far]
         if cands.n > self.max_n_unique:
             cands = cands[np.argsort(cands.qstar, kind="stable")[: int(self.max_n_unique)]]
-        return self._polish(params, cands, dtype)
+        polished = self._polish(params, cands, dtype)
+        if self.super_verbose:
+            self._log(f"  {raw.n} results -> {cands.n} distinct candidates -> {polished.n} after polishing: "
+                      f"{int(np.sum(~polished.is_slow & ~polished.is_marginal))} fixed, "
+                      f"{int(np.sum(polished.is_slow))} slow, {int(np.sum(polished.is_marginal))} marginal")
+        return polished
 
     def _polish(self, params, cands: FixedPoints, dtype) -> FixedPoints:
         """Newton-polish, dedupe, and attach the certificate and Jacobians."""
@@ -556,8 +563,7 @@ class FixedPointFinder:
             if cond_ids is not None:
                 raw.cond_id = np.asarray(cond_ids, np.int64)
             raw_parts = [raw]
-            found = self._candidates(params, FixedPoints(**raw.fields(), tol_unique=self.tol_unique),
-                                     center, mean_dist, dtype)
+            found = self._candidates(params, raw, center, mean_dist, dtype)
             if self.do_completeness_starts and found.n:
                 rng = np.random.RandomState(self.random_seed + 1)
                 lo, hi = traj_states.min(axis=0), traj_states.max(axis=0)
@@ -573,8 +579,7 @@ class FixedPointFinder:
                     if cond_ids is not None:
                         extra.cond_id = np.full(extra.n, -1, np.int64)
                     raw_parts.append(extra)
-                    more = self._candidates(params, FixedPoints(**extra.fields(), tol_unique=self.tol_unique),
-                                            center, mean_dist, dtype)
+                    more = self._candidates(params, extra, center, mean_dist, dtype)
                     if more.n == 0:
                         continue
                     merged = FixedPoints.concatenate([found, more])
@@ -583,6 +588,8 @@ class FixedPointFinder:
                     found = merged[np.sort(representatives(labels, merged_rank))]
                     if int(np.sum(found.is_stable & ~found.is_slow & ~found.is_marginal)) == n_stable:
                         break
+        if found.n > self.max_n_unique:
+            found = found[np.sort(np.argsort(found.qstar, kind="stable")[: int(self.max_n_unique)])]
         all_fps = FixedPoints.concatenate(raw_parts)
         all_fps.is_slow = all_fps.qstar > self.final_q_threshold
         bad = found.is_slow | found.is_marginal if found.n else np.zeros(0, bool)

@@ -26,6 +26,8 @@ import os
 from typing import Iterable, Mapping
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .io import atomic_h5, read_array, read_h5, write_array
 from .topology import census_text
@@ -51,9 +53,6 @@ def cluster_labels(points_nxk: np.ndarray, tol: float) -> np.ndarray:
     The close pairs come from blocks of the squared-distance matrix ‖a‖² + ‖b‖² − 2 a·b (BLAS),
     and the clusters are the connected components of that graph (scipy): no Python loop over points.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     points = np.asarray(points_nxk, np.float64)
     n = points.shape[0]
     if n == 0:
