@@ -1,7 +1,8 @@
 """Benchmark of FixedPointFinder: the full pipeline (optimisation, polish, completeness, Jacobians).
 
 Cases:
-* 3-bit tanh net (n_hidden 4, trained with seed 42 as in the seed tutorial), 1024 starts, defaults:
+* 3-bit nets, 1024 starts, defaults: tanh (4 units, trained with seed 42 as in the seed tutorial),
+  GRU and LSTM (8 units, seed 0);
   "cold" = a fresh Python process per repeat, so compilation is included (the process start and
   imports are not); "cached" = the same with JAX's persistent compilation cache already filled (as
   in the Snakemake sweep, `jax_cache_dir`); "warm" = repeated calls in one process.
@@ -9,8 +10,8 @@ Cases:
   scaled by 1/8 (std 0.0625, gain ≈ 1); the seed's scale 0.5 at 256 units makes the map chaotic,
   so that no start converges and 5000 iterations run (about 30 ms each here). States: 128 FlipFlop trials.
 
-Prints a table of medians over ``--repeats`` and, for the 3-bit net, the index census against an
-exhaustive search (scipy's root finder from 4000 starts over the trajectories' box).
+Prints a table of medians over ``--repeats`` and, for the 3-bit nets, the index census against an
+exhaustive search (scipy's root finder from 4000 starts over the trajectories' box, isolated roots).
 
     python bench/finder_bench.py --repeats 3
 """
@@ -30,10 +31,12 @@ def build(case: str, folder: str):
     """Write (model.h5, states.npy) for a case; returns their paths."""
     from fixedpoints import FlipFlopData, RNN, save_model, train
     model_path, states_path = os.path.join(folder, f"{case}.h5"), os.path.join(folder, f"{case}.npy")
-    if case == "tanh3":
-        gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=42)
+    if case in ("tanh3", "gru3", "lstm3"):
+        rnn_type, n_hidden, seed = {"tanh3": ("tanh", 4, 42), "gru3": ("gru", 8, 0), "lstm3": ("lstm", 8, 0)}[case]
+        gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=seed)
         train_data, valid_data, test_data = (gen.generate_data(n) for n in (512, 128, 128))
-        rnn, _ = train(RNN.init("tanh", 3, 4, 3, seed=42), train_data, valid_data, seed=42, verbose=False)
+        rnn, _ = train(RNN.init(rnn_type, 3, n_hidden, 3, seed=seed), train_data, valid_data, seed=seed,
+                       verbose=False)
     else:
         test_data = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=0).generate_data(128)
         rnn = RNN.init("gru", 3, 256, 3, seed=0)
@@ -56,38 +59,52 @@ def run_once(model_path: str, states_path: str, n_inits: int, repeats: int) -> d
         times.append(time.perf_counter() - start)
         census = np.bincount(unique.n_unstable, minlength=1).tolist()
         result = dict(n=unique.n, census=census, slow=finder.slow_fps.n, starts=all_fps.n,
-                      xstar=unique.xstar.tolist() if unique.n_states <= 8 else None)
+                      xstar=unique.xstar.tolist() if unique.n_states <= 16 else None)
     return dict(times=times, **result)
 
 
-def exhaustive_tanh(model_path: str, states_path: str, n_starts: int = 4000):
-    """Distinct isolated roots of tanh(h W + b) - h from scipy's hybrid solver, with their index."""
+def exhaustive(model_path: str, states_path: str, n_starts: int = 4000):
+    """Distinct isolated roots of F(x, 0) − x from scipy's hybrid solver (float64, analytic Jacobian)
+    started uniformly over the trajectories' box (± 0.2), with their index: independent of the finder."""
+    import jax
+    import jax.numpy as jnp
     from scipy.optimize import fsolve
     from fixedpoints import load_model
-    p = {k: np.asarray(v, np.float64) for k, v in load_model(model_path).params.items()}
-    states = np.load(states_path).reshape(-1, p["w_hh"].shape[0])
+    from fixedpoints.models import STEP_FUNCTIONS
+    rnn = load_model(model_path)
+    states = np.load(states_path).reshape(-1, rnn.state_size)
     lo, hi = states.min(0) - 0.2, states.max(0) + 0.2
-    F = lambda h: np.tanh(h @ p["w_hh"] + p["b_h"])
-    roots = []
-    for x0 in np.random.default_rng(0).uniform(lo, hi, size=(n_starts, len(lo))):
-        x, _, ok, _ = fsolve(lambda h: F(h) - h, x0, full_output=True)
-        if ok == 1 and np.linalg.norm(F(x) - x) < 1e-10 and all(np.linalg.norm(x - r) > 1e-6 for r in roots):
-            roots.append(x)
-    index = [int(np.sum(np.abs(np.linalg.eigvals((1 - F(x) ** 2)[:, None] * p["w_hh"].T)) > 1)) for x in roots]
+    with jax.enable_x64(True):
+        params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
+        u = jnp.zeros(rnn.n_inputs, jnp.float64)
+        step = STEP_FUNCTIONS[rnn.rnn_type]
+        residual = jax.jit(lambda x: step(params, x, u) - x)
+        jacobian = jax.jit(jax.jacfwd(lambda x: step(params, x, u)))
+        roots, index = [], []
+        for x0 in np.random.default_rng(0).uniform(lo, hi, size=(n_starts, len(lo))):
+            x, _, ok, _ = fsolve(lambda h: np.asarray(residual(h)), x0,
+                                 fprime=lambda h: np.asarray(jacobian(h)) - np.eye(len(h)), full_output=True)
+            if ok != 1 or np.linalg.norm(residual(x)) > 1e-10 or any(np.linalg.norm(x - r) < 1e-6 for r in roots):
+                continue
+            J = np.asarray(jacobian(x))
+            if np.linalg.svd(J - np.eye(len(x)), compute_uv=False)[-1] >= 1e-3:    # isolated only
+                roots.append(x)
+                index.append(int(np.sum(np.abs(np.linalg.eigvals(J)) > 1)))
     return np.array(roots), np.bincount(index).tolist()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
-    parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit case")
+    parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit nets")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         model_path, states_path, n_inits, repeats = args.child
         print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats))))
         return
-    cases = [("tanh3", "3-bit tanh (4 units)", 1024)] + ([] if args.skip_gru else [("gru256", "GRU 256 units", 4096)])
+    cases = [("tanh3", "3-bit tanh 4 units", 1024), ("gru3", "3-bit GRU 8 units", 1024),
+             ("lstm3", "3-bit LSTM 8 units", 1024)] + ([] if args.skip_gru else [("gru256", "GRU 256 units", 4096)])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for case, label, n_inits in cases:
@@ -109,8 +126,8 @@ def main():
                        cached=np.median([c["times"][0] for c in cached]),
                        warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
                        starts=warm["starts"])
-            if case == "tanh3":
-                roots, census = exhaustive_tanh(model_path, states_path)
+            if case != "gru256":
+                roots, census = exhaustive(model_path, states_path)
                 found = np.array(warm["xstar"])
                 matched = sum(np.min(np.linalg.norm(found - r, axis=1)) < 1e-5 for r in roots)
                 row["exhaustive"] = f"{len(roots)} roots {census}, {matched} found"

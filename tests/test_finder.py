@@ -267,9 +267,52 @@ def test_complete_on_a_3bit_net_against_an_exhaustive_search():
     np.testing.assert_array_equal(index_census(unique.n_unstable), [8, 12, 6, 1])
 
 
-@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
-def test_gated_cells_points_are_fixed(rnn_type):
-    rnn = RNN.init(rnn_type, 2, 3, 2, seed=1)
+def exhaustive_roots(rnn, lo, hi, n_starts, seed=0):
+    """Distinct roots of F(x, 0) − x from scipy's hybrid solver (float64, analytic Jacobian) started
+    uniformly in the box [lo, hi]: an exhaustive search independent of the finder."""
+    import jax
+    from fixedpoints.models import STEP_FUNCTIONS
+    with jax.enable_x64(True):
+        params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
+        u = jnp.zeros(rnn.n_inputs, jnp.float64)
+        step = STEP_FUNCTIONS[rnn.rnn_type]
+        residual = jax.jit(lambda x: step(params, x, u) - x)
+        jacobian = jax.jit(jax.jacfwd(lambda x: step(params, x, u) - x))
+        roots = []
+        for x0 in np.random.default_rng(seed).uniform(lo, hi, size=(n_starts, len(lo))):
+            x, _, ok, _ = fsolve(lambda h: np.asarray(residual(h)), x0, fprime=lambda h: np.asarray(jacobian(h)),
+                                 full_output=True)
+            if ok == 1 and np.linalg.norm(residual(x)) < 1e-10:
+                sigma_min = np.linalg.svd(np.asarray(jacobian(x)), compute_uv=False)[-1]
+                if sigma_min >= 1e-3 and all(np.linalg.norm(x - r) > 1e-6 for r in roots):
+                    roots.append(x)
+    return np.array(roots)
+
+
+def test_trained_gru_isolated_points_do_not_depend_on_the_starts():
+    gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=0)
+    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
+    rnn, history = train(RNN.init("gru", 3, 8, 3, seed=0), train_data, valid_data, seed=0, verbose=False)
+    _, hiddens = rnn(test_data["inputs"])
+    hiddens = np.asarray(hiddens)
+    sets = []
+    for seed, noise in ((0, 0.4), (1, 1.0)):
+        finder = FixedPointFinder(rnn, random_seed=seed, **QUIET)
+        unique, _ = finder.find_fixed_points(hiddens, np.zeros((1, 3)), n_inits=512, noise_scale=noise)
+        assert unique.is_stable.sum() == 8 and np.all(unique.sigma_min >= 1e-3)
+        assert np.all(finder.slow_fps.is_slow | finder.slow_fps.is_marginal)   # saturated gates: flagged
+        sets.append(unique)
+    a, b = sets
+    assert a.n == b.n
+    assert np.all(np.linalg.norm(a.xstar[:, None] - b.xstar[None], axis=2).min(axis=1) < 1e-4)
+    states = hiddens.reshape(-1, 8)
+    roots = exhaustive_roots(rnn, states.min(0) - 0.1, states.max(0) + 0.1, 1500)
+    assert len(roots) >= 8
+    assert np.all(np.linalg.norm(roots[:, None] - a.xstar[None], axis=2).min(axis=1) < 1e-4)
+
+
+def test_lstm_points_are_fixed():
+    rnn = RNN.init("lstm", 2, 3, 2, seed=1)
     traj = np.random.default_rng(0).uniform(-0.5, 0.5, size=(2, 20, rnn.state_size))
     unique, _ = FixedPointFinder(rnn, n_box_inits=32, **QUIET).find_fixed_points(traj, n_inits=64)
     assert unique.n >= 1
