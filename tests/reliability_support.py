@@ -17,6 +17,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,11 +82,21 @@ def start_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 
 
 
 def kill_group(process: subprocess.Popen) -> None:
-    """SIGKILL the process group of ``process`` (snakemake and every job it started) and reap it."""
+    """SIGKILL the whole tree of ``process`` (snakemake and every job it started), as a lost node
+    would: its process group, and any descendant that left the group. Then reap it."""
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
     process.wait(timeout=30)
 
 
