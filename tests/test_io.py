@@ -141,3 +141,12 @@ def test_corrupted_files_fail_clearly_or_load_correct_data(tmp_path, good_files,
         return
     # A flip in unused bytes may leave the file valid: then the content must be the original.
     assert same_as_original(kind, loaded, original)
+
+
+def test_atomic_outputs_get_umask_permissions_not_mkstemp_private(tmp_path):
+    old = os.umask(0o022)
+    try:
+        save_data(tmp_path / "data.h5", make_splits(), n_bits=2, n_time=8, p=0.5, seed=0)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "data.h5").stat().st_mode & 0o777 == 0o644

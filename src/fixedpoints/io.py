@@ -34,20 +34,22 @@ class FileFormatError(ValueError):
 
 
 @contextlib.contextmanager
-def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
-    """Open a new HDF5 file for writing that appears at ``path`` only when the block succeeds.
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path in the folder of ``path`` to write to; renamed to ``path`` when the block succeeds.
 
-    The root attributes ``schema`` and ``schema_version`` are written first.
+    On any error (or a kill) nothing appears at ``path``; the temporary file is removed when Python
+    still can. The final file gets the usual permissions (0666 less the umask), not mkstemp's 0600,
+    so collaborators on a shared file system can read results.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        with h5py.File(tmp_name, "w", libver=("v110", "latest"), track_order=True) as f:
-            f.attrs["schema"] = schema
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            yield f
+        yield Path(tmp_name)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,22 +58,16 @@ def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path in the folder of ``path`` to write to; renamed to ``path`` when the block succeeds.
+def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
+    """Open a new HDF5 file for writing that appears at ``path`` only when the block succeeds.
 
-    For files that are not HDF5 (tables, figures); on any error the temporary file is removed.
+    The root attributes ``schema`` and ``schema_version`` are written first.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(path) as tmp_path:
+        with h5py.File(tmp_path, "w", libver=("v110", "latest"), track_order=True) as f:
+            f.attrs["schema"] = schema
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            yield f
 
 
 def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:

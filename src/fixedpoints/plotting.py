@@ -21,12 +21,10 @@ per unstable direction), ``"message"`` (text of a figure that explains why nothi
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -35,6 +33,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mpl_toolkits.mplot3d.art3d import Line3D
+
+from .io import atomic_path
 
 __all__ = [
     "plot_fixed_points_2d", "plot_fixed_points_3d", "plot_message", "plot_saddle_index_histogram",
@@ -550,14 +550,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
     if fmt not in _METADATA:
         raise ValueError(f"{path}: unsupported figure format {path.suffix!r}, expected one of "
                          f"{['.' + f for f in _METADATA]}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, matplotlib.rc_context({"svg.hashsalt": "fixedpoints"}):
-            fig.savefig(handle, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(path) as tmp_path, open(tmp_path, "wb") as handle, \
+            matplotlib.rc_context({"svg.hashsalt": "fixedpoints"}):
+        fig.savefig(handle, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
     return path
