@@ -415,11 +415,11 @@ class FixedPointFinder:
                 break
         xstar = np.asarray(st.x).reshape(n_pad, d)[:n]
         self.lr_final = np.asarray(st.lr)[: n if G > 1 else 1]
-        F, q = _chunked(lambda a, b: _evaluate(self.step, params, a, b), n, n_pad, xstar.astype(dtype),
-                        u_nxm.astype(dtype))
+        F, q = _evaluate(self.step, params, st.x.reshape(n_pad, d), u.reshape(n_pad, -1))
+        F, q = np.asarray(F)[:n], np.asarray(q)[:n]
         self._log(f"  optimization stopped after {i} iterations "
                   f"({'all starts converged' if all_done else 'max_iters reached'}).")
-        return FixedPoints(xstar, x0_nxd, u_nxm, np.asarray(F), np.asarray(q), np.asarray(st.dq).reshape(-1)[:n],
+        return FixedPoints(xstar, x0_nxd, u_nxm, F, q, np.asarray(st.dq).reshape(-1)[:n],
                            np.asarray(st.n_iters).reshape(-1)[:n], tol_unique=self.tol_unique)
 
     # -- candidates, polish, classification ---------------------------------------------------
