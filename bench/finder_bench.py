@@ -70,11 +70,12 @@ def exhaustive(model_path: str, states_path: str, n_starts: int = 4000):
     import jax.numpy as jnp
     from scipy.optimize import fsolve
     from fixedpoints import load_model
+    from fixedpoints.finder import x64_scope
     from fixedpoints.models import STEP_FUNCTIONS
     rnn = load_model(model_path)
     states = np.load(states_path).reshape(-1, rnn.state_size)
     lo, hi = states.min(0) - 0.2, states.max(0) + 0.2
-    with jax.enable_x64(True):
+    with x64_scope():
         params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
         u = jnp.zeros(rnn.n_inputs, jnp.float64)
         step = STEP_FUNCTIONS[rnn.rnn_type]

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import brentq, fsolve
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, train
-from fixedpoints.finder import adapt_learning_rate
+from fixedpoints.finder import adapt_learning_rate, x64_scope
 from fixedpoints.topology import index_census
 
 QUIET = dict(verbose=False)
@@ -272,7 +272,7 @@ def exhaustive_roots(rnn, lo, hi, n_starts, seed=0):
     uniformly in the box [lo, hi]: an exhaustive search independent of the finder."""
     import jax
     from fixedpoints.models import STEP_FUNCTIONS
-    with jax.enable_x64(True):
+    with x64_scope():
         params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
         u = jnp.zeros(rnn.n_inputs, jnp.float64)
         step = STEP_FUNCTIONS[rnn.rnn_type]

@@ -89,6 +89,14 @@ _CHOICES = {"method": ("joint", "sequential"), "dtype": ("float32", "float64")}
 _MEMORY_BUDGET = 2 ** 28   # bytes of Jacobians held at once by Newton and the Jacobian pass
 
 
+def x64_scope():
+    """A context in which JAX computes in 64 bits (``jax.enable_x64``; older JAX: ``jax.experimental``)."""
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64   # pragma: no cover  (jax < 0.7)
+    return enable_x64()
+
+
 # -- the map F ------------------------------------------------------------------------------------
 
 class ModelStep:
@@ -340,7 +348,7 @@ class FixedPointFinder:
 
     # -- helpers ------------------------------------------------------------------------------
     def _precision(self):
-        return jax.enable_x64(True) if self.dtype == "float64" else contextlib.nullcontext()
+        return x64_scope() if self.dtype == "float64" else contextlib.nullcontext()
 
     def _log(self, message: str) -> None:
         if self.verbose:
