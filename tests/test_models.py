@@ -28,10 +28,11 @@ def seed_recipe(rnn_type, seed, m, n, o):
 
 
 @pytest.mark.parametrize("rnn_type", ["tanh", "gru"])
-@pytest.mark.parametrize("seed", [0, 42, 123])
-def test_init_reproduces_seed_weights(rnn_type, seed):
-    rnn = RNN.init(rnn_type, n_inputs=3, n_hidden=4, n_outputs=3, seed=seed)
-    expected = seed_recipe(rnn_type, seed, 3, 4, 3)
+@pytest.mark.parametrize("seed,sizes", [(0, (3, 4, 3)), (42, (3, 4, 3)), (123, (2, 3, 2)), (7, (4, 6, 4)),
+                                        (9, (3, 128, 3))])
+def test_init_reproduces_seed_weights(rnn_type, seed, sizes):
+    rnn = RNN.init(rnn_type, *sizes, seed=seed)
+    expected = seed_recipe(rnn_type, seed, *sizes)
     assert set(rnn.params) == set(expected)
     for name, value in expected.items():
         np.testing.assert_array_equal(np.asarray(rnn.params[name]), np.asarray(value, np.float32), err_msg=name)

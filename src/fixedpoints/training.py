@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .models import RNN, run_rnn
+from .models import FAST_COMPILE, RNN, run_rnn
 
 TRAINING_DEFAULTS = dict(learning_rate=0.08, batch_size=128, max_epochs=1000, min_loss=1e-4,
                          eval_every=10, clip_norm=0.0)
@@ -73,7 +73,8 @@ def make_optimizer(learning_rate: float, clip_norm: float = 0.0) -> optax.Gradie
 
 @functools.lru_cache(maxsize=32)
 def make_epoch_chunk(rnn_type: str, learning_rate: float, clip_norm: float, min_loss: float):
-    """A jitted function running a chunk of epochs: (carry, inputs, targets, batch_idx_exbxs, n_active) → (carry, losses_e).
+    """A jitted function running a chunk of epochs, then measuring the validation loss:
+    (carry, inputs, targets, batch_idx_exbxs, n_active, valid_inputs, valid_targets) → (carry, losses_e, valid_loss).
 
     ``batch_idx_exbxs[e, b]`` are the trial indices of mini-batch ``b`` of epoch ``e``; only the first
     ``n_active`` epochs run (so every chunk has the same shape and compiles once). Once an epoch
@@ -110,17 +111,14 @@ def make_epoch_chunk(rnn_type: str, learning_rate: float, clip_norm: float, min_
         carry, epoch_loss = jax.lax.cond(carry.stopped | (epoch >= n_active), skip_epoch, run_epoch, carry)
         return (carry, inputs, targets, n_active), epoch_loss
 
-    @jax.jit
-    def run_chunk(carry, inputs, targets, batch_idx_exbxs, n_active):
+    @functools.partial(jax.jit, compiler_options=FAST_COMPILE)
+    def run_chunk(carry, inputs, targets, batch_idx_exbxs, n_active, valid_inputs, valid_targets):
         epochs = jnp.arange(batch_idx_exbxs.shape[0])
         (carry, *_), losses = jax.lax.scan(epoch_step, (carry, inputs, targets, n_active),
                                            (epochs, batch_idx_exbxs))
-        return carry, losses
+        return carry, losses, mse_loss(rnn_type, carry.params, valid_inputs, valid_targets)
 
     return run_chunk
-
-
-_valid_loss = jax.jit(mse_loss, static_argnums=0)
 
 
 def epoch_batches(rng: np.random.RandomState, n_epochs: int, n_train: int, batch_size: int) -> np.ndarray:
@@ -153,7 +151,8 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
     optimizer = make_optimizer(float(learning_rate), float(clip_norm))
     run_chunk = make_epoch_chunk(rnn.rnn_type, float(learning_rate), float(clip_norm), float(min_loss))
     rng = np.random.RandomState(seed)
-    carry = jax.jit(lambda p: EpochCarry(p, optimizer.init(p), jnp.bool_(False)))(dict(rnn.params))
+    carry = jax.jit(lambda p: EpochCarry(p, optimizer.init(p), jnp.bool_(False)),
+                    compiler_options=FAST_COMPILE)(dict(rnn.params))
     train_losses: list[float] = []
     valid_losses: list[float] = []
     valid_epochs: list[int] = []
@@ -161,7 +160,8 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
     while len(train_losses) < max_epochs and not (converged or diverged):
         n_active = min(eval_every, max_epochs - len(train_losses))
         batch_idx = jnp.asarray(epoch_batches(rng, eval_every, inputs.shape[0], batch_size))
-        carry, losses = run_chunk(carry, inputs, targets, batch_idx, n_active)
+        carry, losses, valid_loss = run_chunk(carry, inputs, targets, batch_idx, n_active, valid_inputs,
+                                              valid_targets)
         for loss in np.asarray(losses[:n_active], np.float64):
             train_losses.append(float(loss))
             if not np.isfinite(loss):
@@ -170,12 +170,11 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
             if loss < min_loss:
                 converged = True
                 break
-        valid_loss = float(_valid_loss(rnn.rnn_type, carry.params, valid_inputs, valid_targets))
-        valid_losses.append(valid_loss)
+        valid_losses.append(float(valid_loss))
         valid_epochs.append(len(train_losses) - 1)
         if verbose:
             print(f"epoch {len(train_losses) - 1:5d}  train_loss {train_losses[-1]:.4e}  valid_loss "
-                  f"{valid_loss:.4e}", file=sys.stderr, flush=True)
+                  f"{valid_losses[-1]:.4e}", file=sys.stderr, flush=True)
     history = TrainingHistory(
         train_loss=np.asarray(train_losses), valid_loss=np.asarray(valid_losses),
         valid_epoch=np.asarray(valid_epochs, np.int64), epochs=len(train_losses), converged=converged,
