@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import brentq, fsolve
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, train
-from fixedpoints.finder import adapt_learning_rate, x64_scope
+from fixedpoints.finder import adapt_learning_rate, slide_sorted_window, sorted_percentile, x64_scope
 from fixedpoints.topology import index_census
 
 QUIET = dict(verbose=False)
@@ -127,6 +127,22 @@ def test_learning_rate_rule():
     assert run([9, 4, 3, 2], 1, 1)[0] == 1.0
     assert run([9, 4, 3, 2], 3, 1, cooldown=10)[0] == 1.0
     assert run([nan, nan, nan, 1], 3, 5)[0] == 1.0
+
+
+def test_clipping_percentile_over_a_sliding_window_matches_numpy():
+    rng = np.random.default_rng(0)
+    window = 8
+    history = np.full(window, np.nan, np.float32)
+    ordered = jnp.full(window, jnp.inf, jnp.float32)
+    for step in range(40):
+        newest = np.float32(rng.choice([rng.random(), 0.5]))        # with ties
+        ordered = slide_sorted_window(ordered, jnp.float32(history[0]), jnp.float32(newest))
+        history = np.concatenate([history[1:], [newest]])
+        expected = np.sort(history[~np.isnan(history)])
+        np.testing.assert_array_equal(np.asarray(ordered)[:len(expected)], expected)
+        for percentile in (0, 50, 95, 100):
+            assert abs(float(sorted_percentile(ordered, jnp.float32(percentile)))
+                       - np.nanpercentile(history, percentile)) < 1e-6
 
 
 def test_learning_rate_adapts_both_ways():

@@ -145,7 +145,8 @@ class GroupState(NamedTuple):
     lr: jax.Array           # [G]
     obj_hist: jax.Array     # [G, lr_patience + 1], newest last (NaN before it is filled)
     since_change: jax.Array  # [G] steps since the last change of lr
-    norm_hist: jax.Array    # [G, clip_window] last gradient norms (NaN before filled)
+    norm_hist: jax.Array    # [G, clip_window] last gradient norms, oldest first (NaN before filled)
+    norm_sorted: jax.Array  # [G, clip_window] the same norms in ascending order (+inf before filled)
     q: jax.Array            # [G, g] q at the newest evaluated point
     dq: jax.Array           # [G, g] |Δq| of the newest step
     n_iters: jax.Array      # [G, g] optimiser steps taken
@@ -160,7 +161,8 @@ def _init_state(x_gxd_G, done_gxg, lr_init, patience, window) -> GroupState:
     return GroupState(
         x=x_gxd_G, adam=jax.vmap(optax.scale_by_adam().init)(x_gxd_G), lr=jnp.full((G,), lr_init, dtype),
         obj_hist=jnp.broadcast_to(nan[:, None], (G, patience + 1)), since_change=jnp.zeros(G, jnp.int32),
-        norm_hist=jnp.broadcast_to(nan[:, None], (G, window)), q=jnp.full((G, g), jnp.nan, dtype),
+        norm_hist=jnp.broadcast_to(nan[:, None], (G, window)),
+        norm_sorted=jnp.full((G, window), jnp.inf, dtype), q=jnp.full((G, g), jnp.nan, dtype),
         dq=jnp.full((G, g), jnp.nan, dtype), n_iters=jnp.zeros((G, g), jnp.int32), done=done_gxg)
 
 
@@ -168,6 +170,29 @@ def _bucket(n: int, d: int = 1) -> int:
     """Padded batch size, a power of two (at least 256 for states of up to 64 dimensions, where the
     padding costs little), so that few shapes are ever compiled."""
     return max(256 if d <= 64 else 8, 1 << (int(n) - 1).bit_length())
+
+
+def slide_sorted_window(sorted_w, oldest, newest):
+    """Replace ``oldest`` by ``newest`` in the ascending window ``sorted_w`` [W] (+inf marks empty
+    slots, NaN ``oldest`` an empty one): two O(W) shifts instead of a sort at every step."""
+    W = sorted_w.shape[0]
+    idx = jnp.arange(W)
+    remove_at = jnp.where(jnp.isnan(oldest), W - 1, jnp.argmax(sorted_w == oldest))
+    padded = jnp.concatenate([sorted_w, jnp.full((1,), jnp.inf, sorted_w.dtype)])
+    removed = jnp.where(idx >= remove_at, padded[idx + 1], sorted_w)
+    insert_at = jnp.sum(removed < newest)
+    return jnp.where(idx < insert_at, removed, jnp.where(idx == insert_at, newest, jnp.roll(removed, 1)))
+
+
+def sorted_percentile(sorted_w, percentile):
+    """``np.percentile`` (linear interpolation) of the finite entries of an ascending array."""
+    n_valid = jnp.sum(jnp.isfinite(sorted_w))
+    position = percentile / 100.0 * jnp.maximum(n_valid - 1, 0).astype(sorted_w.dtype)
+    low = jnp.floor(position).astype(jnp.int32)
+    high = jnp.minimum(low + 1, jnp.maximum(n_valid - 1, 0))
+    weight = position - low
+    upper = jnp.where(weight > 0, sorted_w[high], sorted_w[low])
+    return sorted_w[low] + weight * (upper - sorted_w[low])
 
 
 def adapt_learning_rate(lr, obj_hist, since_change, obj, lr_factor, lr_cooldown, running=True):
@@ -201,15 +226,18 @@ def _group_step(step, adam_eps, adaptive_clip, st: GroupState, u_gxm, params, hy
     active = ~done
     grad = jnp.where(active[:, None], grad, 0.0)
     norm = jnp.sqrt(jnp.sum(grad ** 2))
+    norm = jnp.where(jnp.isfinite(norm), norm, 0.0)
     norm_hist = jnp.concatenate([st.norm_hist[1:], norm[None]])
+    norm_sorted = slide_sorted_window(st.norm_sorted, st.norm_hist[0], norm)
     if adaptive_clip:
-        clip = jnp.nanpercentile(norm_hist, hyper["clip_percentile"])
+        clip = sorted_percentile(norm_sorted, hyper["clip_percentile"])
         grad = grad * jnp.where(norm > clip, clip / jnp.maximum(norm, 1e-30), 1.0)
     updates, adam = optax.scale_by_adam(eps=adam_eps).update(grad, st.adam)
     x = jnp.where(active[:, None], st.x - st.lr * updates, st.x)
     lr, obj_hist, since = adapt_learning_rate(st.lr, st.obj_hist, st.since_change, obj, hyper["lr_factor"],
                                               hyper["lr_cooldown"], jnp.any(active))
     return GroupState(x=x, adam=adam, lr=lr, obj_hist=obj_hist, since_change=since, norm_hist=norm_hist,
+                      norm_sorted=norm_sorted,
                       q=jnp.where(st.done, st.q, q), dq=jnp.where(st.done, st.dq, dq),
                       n_iters=st.n_iters + active.astype(jnp.int32), done=done)
 
