@@ -15,13 +15,14 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import h5py
 import numpy as np
 
-from .models import RNN, check_rnn_type, params_from_arrays
-from .training import TrainingHistory
+if TYPE_CHECKING:  # imported where used, so reading and writing data files does not load JAX
+    from .models import RNN
+    from .training import TrainingHistory
 
 SCHEMA_VERSION = 1
 DATA_SCHEMA = "fixedpoints/data"
@@ -213,6 +214,8 @@ def save_model(rnn: RNN, path: str | os.PathLike, history: TrainingHistory | Non
 
 def load_model(path: str | os.PathLike) -> RNN:
     """Read the network of ``model.h5``; a file with only root attrs and ``params`` is enough."""
+    from .models import RNN, check_rnn_type, params_from_arrays
+
     with read_h5(path, MODEL_SCHEMA) as f:
         rnn_type = check_rnn_type(read_attr(f, "rnn_type", str))
         if "params" not in f:
@@ -232,6 +235,8 @@ def load_model(path: str | os.PathLike) -> RNN:
 
 def load_history(path: str | os.PathLike) -> TrainingHistory | None:
     """The `TrainingHistory` stored in ``model.h5``, or None for a file without a ``training`` group."""
+    from .training import TrainingHistory
+
     with read_h5(path, MODEL_SCHEMA) as f:
         if "training" not in f:
             return None
