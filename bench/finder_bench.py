@@ -1,8 +1,8 @@
 """Benchmark of FixedPointFinder: the full pipeline (optimisation, polish, completeness, Jacobians).
 
 Cases:
-* 3-bit nets, 1024 starts, defaults: tanh (4 units, trained with seed 42 as in the seed tutorial),
-  GRU and LSTM (8 units, seed 0);
+* 3-bit nets, 1024 starts, defaults: tanh (4 units, trained with seed 42 as in the seed tutorial;
+  also with method="sequential"), GRU and LSTM (8 units, seed 0);
   "cold" = a fresh Python process per repeat, so compilation is included (the process start and
   imports are not); "cached" = the same with JAX's persistent compilation cache already filled (as
   in the Snakemake sweep, `jax_cache_dir`); "warm" = repeated calls in one process.
@@ -47,14 +47,14 @@ def build(case: str, folder: str):
     return model_path, states_path
 
 
-def run_once(model_path: str, states_path: str, n_inits: int, repeats: int) -> dict:
+def run_once(model_path: str, states_path: str, n_inits: int, repeats: int, method: str = "joint") -> dict:
     """Time ``repeats`` calls in this process (the first includes compilation)."""
     from fixedpoints import FixedPointFinder, load_model
     rnn, hiddens = load_model(model_path), np.load(states_path)
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
-        finder = FixedPointFinder(rnn, verbose=False)
+        finder = FixedPointFinder(rnn, method=method, verbose=False)
         unique, all_fps = finder.find_fixed_points(hiddens, np.zeros((1, rnn.n_inputs)), n_inits=n_inits)
         times.append(time.perf_counter() - start)
         census = np.bincount(unique.n_unstable, minlength=1).tolist()
@@ -98,21 +98,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
     parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit nets")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        model_path, states_path, n_inits, repeats = args.child
-        print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats))))
+        model_path, states_path, n_inits, repeats, method = args.child
+        print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats), method)))
         return
-    cases = [("tanh3", "3-bit tanh 4 units", 1024), ("gru3", "3-bit GRU 8 units", 1024),
-             ("lstm3", "3-bit LSTM 8 units", 1024)] + ([] if args.skip_gru else [("gru256", "GRU 256 units", 4096)])
+    cases = [("tanh3", "3-bit tanh 4 units", 1024, "joint"), ("tanh3", "  same, sequential", 1024, "sequential"),
+             ("gru3", "3-bit GRU 8 units", 1024, "joint"), ("lstm3", "3-bit LSTM 8 units", 1024, "joint")]
+    cases += [] if args.skip_gru else [("gru256", "GRU 256 units", 4096, "joint")]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for case, label, n_inits in cases:
-            model_path, states_path = build(case, folder)
+        built = {}
+        for case, label, n_inits, method in cases:
+            if case not in built:
+                built[case] = build(case, folder)
+            model_path, states_path = built[case]
             cold, cached = [], []
-            child = [sys.executable, __file__, "--child", model_path, states_path, str(n_inits), "1"]
-            cache_env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(folder, f"cache_{case}"),
+            child = [sys.executable, __file__, "--child", model_path, states_path, str(n_inits), "1", method]
+            cache_env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(folder, f"cache_{case}_{method}"),
                              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                              JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
             for _ in range(args.repeats):
@@ -122,12 +126,12 @@ def main():
             for _ in range(args.repeats):
                 out = subprocess.run(child, capture_output=True, text=True, check=True, env=cache_env).stdout
                 cached.append(json.loads(out))
-            warm = run_once(model_path, states_path, n_inits, args.repeats + 1)
+            warm = run_once(model_path, states_path, n_inits, args.repeats + 1, method)
             row = dict(label=label, n_inits=n_inits, cold=np.median([c["times"][0] for c in cold]),
                        cached=np.median([c["times"][0] for c in cached]),
                        warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
                        starts=warm["starts"])
-            if case != "gru256":
+            if case != "gru256" and method == "joint":
                 roots, census = exhaustive(model_path, states_path)
                 found = np.array(warm["xstar"])
                 matched = sum(np.min(np.linalg.norm(found - r, axis=1)) < 1e-5 for r in roots)
