@@ -14,6 +14,7 @@ Prints a table of medians over ``--repeats`` and, for the 3-bit nets, the index 
 exhaustive search (scipy's root finder from 4000 starts over the trajectories' box, isolated roots).
 
     python bench/finder_bench.py --repeats 3
+    python bench/finder_bench.py --seed-check     # completeness on more nets, no timing
 """
 
 import argparse
@@ -94,12 +95,39 @@ def exhaustive(model_path: str, states_path: str, n_starts: int = 4000):
     return np.array(roots), np.bincount(index).tolist()
 
 
+def seed_check(folder: str) -> None:
+    """Finder (defaults) against the exhaustive search on tanh nets of the default sweep's sizes."""
+    from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
+    print(f"{'task':<6}{'seed':>5}  {'finder: points, census':<32}{'exhaustive':<32}matched")
+    for n_bits, n_hidden, seeds in ((3, 4, range(6)), (4, 6, range(4))):
+        for seed in seeds:
+            gen = FlipFlopData(n_bits=n_bits, n_time=64, p=0.5, random_seed=seed)
+            train_data, valid_data, test_data = (gen.generate_data(n) for n in (512, 128, 128))
+            rnn, _ = train(RNN.init("tanh", n_bits, n_hidden, n_bits, seed=seed), train_data, valid_data,
+                           seed=seed, verbose=False)
+            hiddens = np.asarray(rnn(test_data["inputs"])[1])
+            model_path, states_path = os.path.join(folder, "check.h5"), os.path.join(folder, "check.npy")
+            save_model(rnn, model_path)
+            np.save(states_path, hiddens)
+            unique, _ = FixedPointFinder(rnn, verbose=False).find_fixed_points(hiddens, np.zeros((1, n_bits)))
+            roots, census = exhaustive(model_path, states_path, 4000 if n_bits == 3 else 8000)
+            matched = sum(np.min(np.linalg.norm(unique.xstar - r, axis=1)) < 1e-4 for r in roots) if unique.n else 0
+            found = f"{unique.n} {np.bincount(unique.n_unstable).tolist()}"
+            print(f"{n_bits}bit{seed:>6}  {found:<32}{f'{len(roots)} {census}':<32}{matched}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
     parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit nets")
+    parser.add_argument("--seed-check", action="store_true",
+                        help="instead: defaults vs exhaustive search on 3-bit seeds 0-5 and 4-bit seeds 0-3")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed_check:
+        with tempfile.TemporaryDirectory() as folder:
+            seed_check(folder)
+        return
     if args.child:
         model_path, states_path, n_inits, repeats, method = args.child
         print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats), method)))
