@@ -198,6 +198,17 @@ def test_max_n_unique_cond_ids_and_valid_mask():
     assert all(np.min(np.linalg.norm(traj[1, :10] - x, axis=1)) < 1e-12 for x in all_fps.x_init[:64])
 
 
+def test_progress_goes_to_stderr_every_n_iters(capsys):
+    finder = FixedPointFinder(scalar_linear(0.5), verbose=True, n_iters_per_print_update=10,
+                              **{k: v for k, v in optimize_only(lr_init=1e-3, max_iters=35, tol_q=0).items()
+                                 if k != "verbose"})
+    finder.find_fixed_points(initial_states=np.array([[1.0]]), inputs=np.zeros((1, 1)))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    iters = [int(line.split()[1].rstrip(":")) for line in captured.err.splitlines() if line.strip().startswith("iter")]
+    assert iters == [10, 20, 30, 35]
+
+
 # -- trained networks -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,8 @@ def test_script_writes_what_the_library_finds(files, capsys):
     assert attrs["method"] == "joint" and attrs["random_seed"] == 7 and attrs["n_inits"] == 64
     assert attrs["tol_unique"] == 1e-2 and attrs["wall_s"] > 0 and "skipped_reason" not in attrs
     assert result["unique"].J_xstar.shape == (unique.n, 3, 3)
+    slow = FixedPoints.load(out, group="slow")              # flagged candidates, with their certificate
+    assert slow.n == finder.slow_fps.n and slow.sigma_min is not None
 
 
 def test_script_input_option(files, capsys):
