@@ -48,6 +48,23 @@ def test_decoupled_bistable_units_have_3_to_the_n_points():
     assert all_fps.n >= 256 and all_fps.x_init.shape == all_fps.xstar.shape
 
 
+def test_one_input_per_start():
+    # one bistable unit, x' = tanh(2x + u), at u = 0 and u = 0.2: the roots from sign changes on a grid
+    grid = np.linspace(-1.5, 1.5, 3000)
+    roots = {}
+    for u in (0.0, 0.2):
+        g = lambda s: s - np.tanh(W_BISTABLE * s + u)
+        change = np.nonzero(np.diff(np.sign(g(grid))))[0]
+        roots[u] = [brentq(g, grid[i], grid[i + 1]) for i in change]
+    assert len(roots[0.0]) == len(roots[0.2]) == 3
+    inputs = np.repeat([[0.0], [0.2]], 32, axis=0)
+    traj = np.linspace(-1.2, 1.2, 64).reshape(1, 64, 1)
+    unique, _ = FixedPointFinder(bistable, **QUIET).find_fixed_points(traj, inputs, n_inits=64, noise_scale=0.05)
+    for u, expected in roots.items():
+        found = np.sort(unique.xstar[np.isclose(unique.inputs[:, 0], u), 0])
+        np.testing.assert_allclose(found, expected, atol=1e-5)
+
+
 def linear_system(A, B, b):
     def model(inputs, hidden):
         h_next = hidden @ A.T + inputs[:, 0, :] @ B.T + b
