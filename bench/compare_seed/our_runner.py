@@ -48,11 +48,11 @@ def digest(arrays) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--n-bits", type=int, required=True)
-    parser.add_argument("--n-hidden", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--n-bits", type=int, required=True, help="FlipFlop bits (inputs and outputs)")
+    parser.add_argument("--n-hidden", type=int, required=True, help="tanh units")
+    parser.add_argument("--seed", type=int, required=True, help="seed of data, weights and batch order")
     parser.add_argument("--out", required=True, help="result file (.npz)")
-    parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument("--max-epochs", type=int, default=1000, help="training epochs at most")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

@@ -187,12 +187,12 @@ def find(model: TanhRNN, hiddens: np.ndarray, n_bits: int, verbose: bool) -> tup
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--n-bits", type=int, required=True)
-    parser.add_argument("--n-hidden", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--n-bits", type=int, required=True, help="FlipFlop bits (inputs and outputs)")
+    parser.add_argument("--n-hidden", type=int, required=True, help="tanh units")
+    parser.add_argument("--seed", type=int, required=True, help="seed of data, weights and batch order")
     parser.add_argument("--out", required=True, help="result file (.npz)")
     parser.add_argument("--network", default=None, help="project-trained network and trajectories (.npz)")
-    parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument("--max-epochs", type=int, default=1000, help="training epochs at most")
     parser.add_argument("--skip-pipeline", action="store_true",
                         help="only run the finder on --network (no training of its own)")
     parser.add_argument("--verbose", action="store_true", help="let canns print its progress (to stderr)")
