@@ -253,6 +253,19 @@ def test_trained_2bit_net_has_4_attractors_and_their_saddles(net2):
     assert np.max(np.abs(residual)) < 1e-5
 
 
+def test_float64_polishes_a_float32_network_to_double_precision(net2):
+    rnn, hiddens = net2
+    u32, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, n_inits=128)
+    u64, _ = FixedPointFinder(rnn, dtype="float64", **QUIET).find_fixed_points(hiddens, n_inits=128)
+    assert u64.xstar.dtype == np.float64 and u64.n == u32.n == 9
+    assert np.all(u64.qstar < 1e-26) and np.all(u64.newton_converged)
+    # independent check in float64 numpy with the network's float32 weights
+    residual = numpy_tanh_step(rnn.params, u64.xstar, np.zeros(2)) - u64.xstar
+    assert np.max(np.abs(residual)) < 1e-12
+    distance = np.linalg.norm(u32.xstar[:, None] - u64.xstar[None], axis=2).min(axis=1)
+    assert np.all(distance < 1e-5)
+
+
 def test_joint_and_sequential_agree(net2):
     rnn, hiddens = net2
     results = [FixedPointFinder(rnn, method=m, **QUIET).find_fixed_points(hiddens, np.zeros((1, 2)), n_inits=128)[0]
