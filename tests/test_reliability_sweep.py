@@ -181,7 +181,11 @@ def test_killed_sweeps_resume_to_the_same_outputs_and_a_second_run_is_refused(re
 
     # The same command again completes the sweep; a second snakemake started meanwhile is refused.
     killed_log = fixed_points_log.stat().st_mtime_ns
-    third = start_snakemake(workdir)
+    # Leave the third run enough to do (one job at a time, another run's search and figures redone)
+    # that it still holds the lock when the concurrent snakemake has started up.
+    for name in ("fixed_points.h5", "pca_2d.png", "pca_3d.png"):
+        (run_dir(workdir, "short") / name).unlink(missing_ok=True)
+    third = start_snakemake(workdir, cores=1)
     assert wait_for(lambda: fixed_points_log.is_file() and fixed_points_log.stat().st_mtime_ns != killed_log,
                     300, third)   # the 2bit fixed-point job runs again: the third run holds the lock
     concurrent = run_snakemake(workdir, cores=1, timeout_s=120)
