@@ -160,3 +160,16 @@ def flip_inside_dataset(path: Path, dataset: str) -> None:
     blob = bytearray(path.read_bytes())
     blob[offset + size // 2] ^= 0x10
     path.write_bytes(bytes(blob))
+
+
+def corrupt(blob: bytes, data) -> bytes:
+    """A random truncation or 1–8 random byte flips of ``blob``, drawn with hypothesis' ``data``."""
+    from hypothesis import strategies as st
+
+    blob = bytearray(blob)
+    if data.draw(st.booleans(), label="truncate"):
+        return bytes(blob[: data.draw(st.integers(0, len(blob) - 1), label="length")])
+    for _ in range(data.draw(st.integers(1, 8), label="n_flips")):
+        i = data.draw(st.integers(0, len(blob) - 1), label="offset")
+        blob[i] ^= data.draw(st.integers(1, 255), label="mask")
+    return bytes(blob)

@@ -228,15 +228,21 @@ def test_progress_goes_to_stderr_every_n_iters(capsys):
 
 # -- trained networks -------------------------------------------------------------------------------
 
+def trained_net(rnn_type, n_bits, n_hidden, seed):
+    """A network trained on the FlipFlop task with the seed's settings, and its test trajectories."""
+    gen = FlipFlopData(n_bits=n_bits, n_time=64, p=0.5, random_seed=seed)
+    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
+    rnn, history = train(RNN.init(rnn_type, n_bits, n_hidden, n_bits, seed=seed), train_data, valid_data,
+                         seed=seed, verbose=False)
+    _, hiddens = rnn(test_data["inputs"])
+    return rnn, history, np.asarray(hiddens)
+
+
 @pytest.fixture(scope="module")
 def net2():
-    gen = FlipFlopData(n_bits=2, n_time=64, p=0.5, random_seed=0)
-    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
-    rnn = RNN.init("tanh", 2, 3, 2, seed=0)
-    rnn, history = train(rnn, train_data, valid_data, seed=0, verbose=False)
+    rnn, history, hiddens = trained_net("tanh", 2, 3, 0)
     assert history.converged
-    _, hiddens = rnn(test_data["inputs"])
-    return rnn, np.asarray(hiddens)
+    return rnn, hiddens
 
 
 def numpy_tanh_step(params, h, u):
@@ -298,11 +304,7 @@ def test_same_seed_same_numbers(net2):
 
 
 def test_complete_on_a_3bit_net_against_an_exhaustive_search():
-    gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=42)
-    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
-    rnn, history = train(RNN.init("tanh", 3, 4, 3, seed=42), train_data, valid_data, seed=42, verbose=False)
-    _, hiddens = rnn(test_data["inputs"])
-    hiddens = np.asarray(hiddens)
+    rnn, history, hiddens = trained_net("tanh", 3, 4, 42)
     unique, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, np.zeros((1, 3)))   # defaults
     # exhaustive: scipy's hybrid root finder from 2000 starts spread over the trajectories' box
     p = {k: np.asarray(v, np.float64) for k, v in rnn.params.items()}
@@ -347,11 +349,7 @@ def exhaustive_roots(rnn, lo, hi, n_starts, seed=0):
 
 
 def test_trained_gru_isolated_points_do_not_depend_on_the_starts():
-    gen = FlipFlopData(n_bits=3, n_time=64, p=0.5, random_seed=0)
-    train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
-    rnn, history = train(RNN.init("gru", 3, 8, 3, seed=0), train_data, valid_data, seed=0, verbose=False)
-    _, hiddens = rnn(test_data["inputs"])
-    hiddens = np.asarray(hiddens)
+    rnn, history, hiddens = trained_net("gru", 3, 8, 0)
     sets = []
     for seed, noise in ((0, 0.4), (1, 1.0)):
         finder = FixedPointFinder(rnn, random_seed=seed, **QUIET)

@@ -11,6 +11,8 @@ from fixedpoints import FileFormatError, FlipFlopData, RNN, load_data, load_hist
 from fixedpoints.io import atomic_h5
 from fixedpoints.training import TrainingHistory
 
+from reliability_support import corrupt
+
 
 def make_splits(seed=0, n_bits=2):
     gen = FlipFlopData(n_bits=n_bits, n_time=8, p=0.5, random_seed=seed)
@@ -125,15 +127,8 @@ def same_as_original(kind, loaded, original):
 @given(kind=st.sampled_from(["data", "model"]), data=st.data())
 def test_corrupted_files_fail_clearly_or_load_correct_data(tmp_path, good_files, kind, data):
     blob, loader, original = good_files[kind]
-    blob = bytearray(blob)
-    if data.draw(st.booleans(), label="truncate"):
-        blob = blob[: data.draw(st.integers(0, len(blob) - 1), label="length")]
-    else:
-        for _ in range(data.draw(st.integers(1, 8), label="n_flips")):
-            i = data.draw(st.integers(0, len(blob) - 1), label="offset")
-            blob[i] ^= data.draw(st.integers(1, 255), label="mask")
     path = tmp_path / f"{kind}.h5"
-    path.write_bytes(bytes(blob))
+    path.write_bytes(corrupt(blob, data))
     try:
         loaded = loader(path)
     except FileFormatError as error:

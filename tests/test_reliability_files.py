@@ -23,7 +23,7 @@ from fixedpoints.cli import run_script
 from fixedpoints.fixed_points import load_fixed_points
 from fixedpoints.training import TrainingHistory
 
-from reliability_support import flip_inside_dataset
+from reliability_support import corrupt, flip_inside_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -70,15 +70,8 @@ def fixed_points_file(tmp_path_factory):
 def test_corrupted_fixed_points_fail_clearly_or_load_correct_data(tmp_path, fixed_points_file, data):
     """Random truncations and byte flips: a FileFormatError naming the file, or exactly the saved data."""
     blob, original, hiddens = fixed_points_file
-    blob = bytearray(blob)
-    if data.draw(st.booleans(), label="truncate"):
-        blob = blob[: data.draw(st.integers(0, len(blob) - 1), label="length")]
-    else:
-        for _ in range(data.draw(st.integers(1, 8), label="n_flips")):
-            i = data.draw(st.integers(0, len(blob) - 1), label="offset")
-            blob[i] ^= data.draw(st.integers(1, 255), label="mask")
     path = tmp_path / "fixed_points.h5"
-    path.write_bytes(bytes(blob))
+    path.write_bytes(corrupt(blob, data))
     try:
         loaded = load_fixed_points(path)
         unique = FixedPoints.load(path)

@@ -34,9 +34,7 @@ replay of them); ``data_sha256`` and ``init_sha256``, digests of the data and in
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import hashlib
 import os
 import sys
 import time
@@ -50,19 +48,7 @@ import jax
 import jax.numpy as jnp
 from canns.analyzer.slow_points import FixedPointFinder
 
-PARAM_NAMES = ("w_ih", "w_hh", "b_h", "w_out", "b_out", "h0")
-SEED_FINDER_SETTINGS = dict(method="joint", max_iters=5000, lr_init=0.02, tol_q=1e-4,
-                            final_q_threshold=1e-6, tol_unique=1e-2, do_compute_jacobians=True,
-                            do_decompose_jacobians=True, outlier_distance_scale=10.0)
-SEED_SEARCH_SETTINGS = dict(n_inits=1024, noise_scale=0.4)
-
-
-def digest(arrays) -> str:
-    """sha256 of the float32 bytes of ``arrays`` in order (our_runner.py computes the same)."""
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(np.asarray(a, np.float32)).tobytes())
-    return h.hexdigest()
+from seed_settings import PARAM_NAMES, SEED_FINDER_SETTINGS, SEED_SEARCH_SETTINGS, digest, run_parser
 
 
 def log(message: str) -> None:
@@ -185,14 +171,8 @@ def find(model: TanhRNN, hiddens: np.ndarray, n_bits: int, verbose: bool) -> tup
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--n-bits", type=int, required=True, help="FlipFlop bits (inputs and outputs)")
-    parser.add_argument("--n-hidden", type=int, required=True, help="tanh units")
-    parser.add_argument("--seed", type=int, required=True, help="seed of data, weights and batch order")
-    parser.add_argument("--out", required=True, help="result file (.npz)")
+    parser = run_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--network", default=None, help="project-trained network and trajectories (.npz)")
-    parser.add_argument("--max-epochs", type=int, default=1000, help="training epochs at most")
     parser.add_argument("--skip-pipeline", action="store_true",
                         help="only run the finder on --network (no training of its own)")
     parser.add_argument("--verbose", action="store_true", help="let canns print its progress (to stderr)")

@@ -45,6 +45,14 @@ def kill_tree(process: psutil.Process) -> None:
             pass
 
 
+def stop(process, child, reason: str, attempt: int, status: int) -> int:
+    """Kill the job's process tree, say why in one line naming the budget and attempt, return ``status``."""
+    kill_tree(process)
+    child.wait()
+    print(f"error: {reason} (attempt {attempt}); a retry gets attempt-scaled resources", file=sys.stderr, flush=True)
+    return status
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runtime-min", type=float, required=True,
@@ -75,20 +83,12 @@ def main(argv=None) -> int:
             pass
         elapsed = time.monotonic() - start
         if args.runtime_min and elapsed > 60 * args.runtime_min:
-            kill_tree(process)
-            child.wait()
-            print(f"error: {name} ran out of its time budget: killed after {elapsed:.1f} s > runtime="
-                  f"{args.runtime_min:g} min (attempt {args.attempt}); a retry gets attempt-scaled resources",
-                  file=sys.stderr, flush=True)
-            return 124
+            return stop(process, child, f"{name} ran out of its time budget: killed after {elapsed:.1f} s > "
+                        f"runtime={args.runtime_min:g} min", args.attempt, 124)
         rss = tree_rss_mb(process) if args.mem_mb else 0.0
         if args.mem_mb and rss > args.mem_mb:
-            kill_tree(process)
-            child.wait()
-            print(f"error: {name} ran out of its memory budget: killed at RSS {rss:.0f} MB > mem_mb="
-                  f"{args.mem_mb:g} (attempt {args.attempt}); a retry gets attempt-scaled resources",
-                  file=sys.stderr, flush=True)
-            return 137
+            return stop(process, child, f"{name} ran out of its memory budget: killed at RSS {rss:.0f} MB > "
+                        f"mem_mb={args.mem_mb:g}", args.attempt, 137)
 
 
 if __name__ == "__main__":
