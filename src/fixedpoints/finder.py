@@ -85,7 +85,7 @@ _CHECKS = {
     "max_pair_inits": (lambda v: int(v) == v and v >= 0, "a non-negative integer"),
     "max_completeness_rounds": (lambda v: int(v) == v and v >= 0, "a non-negative integer"),
 }
-_CHOICES = {"method": ("joint", "sequential"), "dtype": ("float32", "float64")}
+FINDER_CHOICES = {"method": ("joint", "sequential"), "dtype": ("float32", "float64")}
 _MEMORY_BUDGET = 2 ** 28   # bytes of Jacobians held at once by Newton and the Jacobian pass
 
 
@@ -348,7 +348,7 @@ class FixedPointFinder:
             raise ValueError(f"unknown FixedPointFinder option(s) {unknown}; expected some of "
                              f"{sorted(FINDER_DEFAULTS)}")
         settings = {**FINDER_DEFAULTS, **options}
-        for name, choices in _CHOICES.items():
+        for name, choices in FINDER_CHOICES.items():
             if settings[name] not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {settings[name]!r}")
         for name, (ok, expected) in _CHECKS.items():

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .fixed_points import load_fixed_points
 from .io import FileFormatError, atomic_path, load_data, load_history, load_model
+from .topology import index_census
 
 STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points"}
 """Stage name in the table (``wall_s_<stage>``) → Snakemake rule writing its benchmark file."""
@@ -91,7 +92,7 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
                                   "(the Jacobians were not decomposed)")
         row["n_fixed_points"] = unique.n
         row["n_stable"] = int(np.sum(unique.is_stable))
-        row["index_counts"] = np.bincount(np.asarray(unique.n_unstable, np.int64), minlength=rnn.state_size + 1)
+        row["index_counts"] = index_census(unique.n_unstable, rnn.state_size)
     for stage, rule in STAGES.items():
         path = None if benchmarks is None else Path(benchmarks, rule, task, arch, f"seed{seed}.tsv")
         row[f"wall_s_{stage}"] = benchmark_wall_s(path)

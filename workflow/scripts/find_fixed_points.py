@@ -12,7 +12,7 @@ import numpy as np
 
 from fixedpoints import FixedPointFinder, load_data, load_history, load_model
 from fixedpoints.cli import run_script
-from fixedpoints.finder import FINDER_DEFAULTS, SEARCH_DEFAULTS, _CHOICES, empty_fixed_points
+from fixedpoints.finder import FINDER_DEFAULTS, SEARCH_DEFAULTS, FINDER_CHOICES, empty_fixed_points
 
 HIDDEN = {"random_seed", "verbose"}   # given as --seed and --verbose/--no-verbose
 
@@ -26,8 +26,8 @@ def add_finder_options(parser: argparse.ArgumentParser) -> None:
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
                                 help="(default: %(default)s)")
-        elif name in _CHOICES:
-            parser.add_argument(flag, choices=_CHOICES[name], default=default, help="(default: %(default)s)")
+        elif name in FINDER_CHOICES:
+            parser.add_argument(flag, choices=FINDER_CHOICES[name], default=default, help="(default: %(default)s)")
         else:
             kind = float if default is None or isinstance(default, float) else type(default)
             parser.add_argument(flag, type=kind, default=default, help="(default: %(default)s)")
