@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from fixedpoints import FlipFlopData, RNN, load_data, load_history, load_model, train
-from fixedpoints.tasks import DATA_DEFAULTS
-from fixedpoints.training import TRAINING_DEFAULTS
+from fixedpoints.settings import defaults
+from fixedpoints.tasks import DataSettings
+from fixedpoints.training import TrainingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -32,10 +33,10 @@ def help_defaults(script):
 
 def test_help_lists_every_option_with_the_library_defaults():
     data_help = help_defaults("generate_data.py")
-    assert {k.replace("-", "_"): v for k, v in data_help.items()} == {k: str(v) for k, v in DATA_DEFAULTS.items()}
+    assert {k.replace("-", "_"): v for k, v in data_help.items()} == {k: str(v) for k, v in defaults(DataSettings).items()}
     train_help = help_defaults("train.py")
     assert {k.replace("-", "_"): float(v) for k, v in train_help.items()} == \
-        {k: float(v) for k, v in TRAINING_DEFAULTS.items()}
+        {k: float(v) for k, v in defaults(TrainingSettings).items()}
 
 
 @pytest.fixture(scope="module")

@@ -1,22 +1,15 @@
-"""fixedpoints.summary (the runs table behind results/summary/runs.csv) on hand-made run folders,
-and the defaults of the sweep's schema and config.yaml against the library's."""
+"""fixedpoints.summary (the runs table behind results/summary/runs.csv) on hand-made run folders."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from fixedpoints import FlipFlopData, RNN, TrainingHistory, save_data, save_model
-from fixedpoints.finder import FINDER_DEFAULTS, SEARCH_DEFAULTS
 from fixedpoints.fixed_points import FixedPoints
 from fixedpoints.summary import parse_run_dir, read_runs_csv, summarize_runs, training_curve, write_runs_csv
-from fixedpoints.tasks import DATA_DEFAULTS
-from fixedpoints.training import TRAINING_DEFAULTS
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_run(root, task, arch, seed, n_bits, n_hidden, *, n_unstable=None, diverged=False, benchmarks=None):
@@ -125,22 +118,3 @@ def test_training_curve_of_a_run(runs):
 def test_a_folder_that_is_not_a_run_is_named(bad):
     with pytest.raises(ValueError, match=bad):
         parse_run_dir(bad)
-
-
-def test_schema_and_config_defaults_equal_the_library_defaults():
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-
-    def defaults(section):
-        return {key: spec["default"] for key, spec in schema["properties"][section]["properties"].items()}
-
-    assert defaults("data") == DATA_DEFAULTS
-    assert defaults("training") == TRAINING_DEFAULTS
-    finder = defaults("fixed_points")
-    assert finder == {**{k: v for k, v in FINDER_DEFAULTS.items() if k != "random_seed"},    # the run's
-                      **SEARCH_DEFAULTS}                                                  # seed is passed
-    for section in ("data", "training", "fixed_points"):
-        assert all(defaults(section)[key] == value for key, value in config[section].items()), section
-    for section in ("architectures", "seeds", "data", "training", "fixed_points", "jax_cache_dir"):
-        spec = schema["properties"][section]
-        assert spec["description"] and "default" in spec and "type" in spec, section

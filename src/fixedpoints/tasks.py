@@ -7,10 +7,25 @@ the target is always defined.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-DATA_DEFAULTS = dict(n_time=64, p=0.5, n_train=512, n_valid=128, n_test=128)
-"""Defaults of the data settings of a sweep (trial length, pulse probability, trials per split)."""
+from .settings import setting, validate
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True)
+class DataSettings:
+    """The trials of one run: their length, the pulse probability and the number of trials per split."""
+
+    n_time: int = setting(64, "time steps per trial", ge=1)
+    p: float = setting(0.5, "pulse probability per step and channel", ge=0, le=1)
+    n_train: int = setting(512, "training trials", ge=1)
+    n_valid: int = setting(128, "validation trials", ge=1)
+    n_test: int = setting(128, "test trials (their states seed the fixed-point search)", ge=1)
+
+    def __post_init__(self):
+        validate(self)
 
 
 def hold_last_pulse(inputs_bxtxn: np.ndarray) -> np.ndarray:

@@ -22,9 +22,22 @@ import numpy as np
 import optax
 
 from .models import FAST_COMPILE, RNN, run_rnn
+from .settings import setting, validate, values
 
-TRAINING_DEFAULTS = dict(learning_rate=0.08, batch_size=128, max_epochs=1000, min_loss=1e-4,
-                         eval_every=10, clip_norm=0.0)
+
+@dataclasses.dataclass(kw_only=True, frozen=True)
+class TrainingSettings:
+    """The training of one run: Adam on the mean squared error, stopped at a loss target."""
+
+    learning_rate: float = setting(0.08, "Adam step size", gt=0)
+    batch_size: int = setting(128, "trials per mini-batch (at most the number of training trials)", ge=1)
+    max_epochs: int = setting(1000, "stop after this many epochs", ge=1)
+    min_loss: float = setting(1e-4, "loss target: stop once an epoch's loss is below this (0: never)", ge=0)
+    eval_every: int = setting(10, "epochs between validation losses and progress lines", ge=1)
+    clip_norm: float = setting(0.0, "clip gradients to this global norm (0: off)", ge=0)
+
+    def __post_init__(self):
+        validate(self)
 
 
 @dataclasses.dataclass
@@ -128,25 +141,25 @@ def epoch_batches(rng: np.random.RandomState, n_epochs: int, n_train: int, batch
     return perms[:, : n_batches * batch_size].reshape(n_epochs, n_batches, batch_size).astype(np.int32)
 
 
-def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[str, np.ndarray], *,
-          learning_rate: float = 0.08, batch_size: int = 128, max_epochs: int = 1000, min_loss: float = 1e-4,
-          eval_every: int = 10, clip_norm: float = 0.0, seed: int = 0,
-          verbose: bool = True) -> tuple[RNN, TrainingHistory]:
+def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[str, np.ndarray], *, seed: int = 0,
+          verbose: bool = True, **settings) -> tuple[RNN, TrainingHistory]:
     """Train ``rnn`` by Adam on the MSE loss; returns the trained network and its `TrainingHistory`.
 
-    ``train_data`` / ``valid_data``: ``{"inputs": [n,t,m], "targets": [n,t,out]}``. Epochs run in
-    compiled chunks of ``eval_every``; after each chunk the validation loss is computed and, if
-    ``verbose``, one progress line goes to stderr. Same inputs and seed → same weights, bit for bit.
+    ``train_data`` / ``valid_data``: ``{"inputs": [n,t,m], "targets": [n,t,out]}``; ``settings``: any field
+    of `TrainingSettings` (learning_rate=0.08, batch_size=128, max_epochs=1000, min_loss=1e-4,
+    eval_every=10, clip_norm=0.0); ``seed`` orders the mini-batches. Epochs run in compiled chunks of
+    ``eval_every``; after each chunk the validation loss is computed and, if ``verbose``, one progress
+    line goes to stderr. Same inputs and seed → same weights, bit for bit.
     """
+    config = TrainingSettings(**settings)
+    learning_rate, batch_size, max_epochs = config.learning_rate, config.batch_size, config.max_epochs
+    min_loss, eval_every, clip_norm = config.min_loss, config.eval_every, config.clip_norm
     inputs = jnp.asarray(train_data["inputs"], jnp.float32)
     targets = jnp.asarray(train_data["targets"], jnp.float32)
     valid_inputs = jnp.asarray(valid_data["inputs"], jnp.float32)
     valid_targets = jnp.asarray(valid_data["targets"], jnp.float32)
-    check_training_arguments(rnn, inputs, targets, learning_rate=learning_rate, batch_size=batch_size,
-                             max_epochs=max_epochs, min_loss=min_loss, eval_every=eval_every, clip_norm=clip_norm)
-    hyperparameters = dict(learning_rate=float(learning_rate), batch_size=int(batch_size),
-                           max_epochs=int(max_epochs), min_loss=float(min_loss), eval_every=int(eval_every),
-                           clip_norm=float(clip_norm), seed=int(seed))
+    check_training_data(rnn, inputs, targets, batch_size)
+    hyperparameters = {**values(config), "seed": int(seed)}
     start = time.perf_counter()
     optimizer = make_optimizer(float(learning_rate), float(clip_norm))
     run_chunk = make_epoch_chunk(rnn.rnn_type, float(learning_rate), float(clip_norm), float(min_loss))
@@ -185,21 +198,13 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
     return RNN(rnn.rnn_type, jax.device_get(carry.params)), history
 
 
-def check_training_arguments(rnn: RNN, inputs, targets, *, learning_rate, batch_size, max_epochs, min_loss,
-                             eval_every, clip_norm) -> None:
-    """Raise ValueError naming the first argument that cannot be used."""
+def check_training_data(rnn: RNN, inputs, targets, batch_size: int) -> None:
+    """Raise ValueError when the training arrays do not fit the network or hold fewer trials than a batch."""
     if inputs.ndim != 3 or inputs.shape[2] != rnn.n_inputs:
         raise ValueError(f"training inputs must have shape [trials, time, {rnn.n_inputs}], got {inputs.shape}")
     if targets.shape != inputs.shape[:2] + (rnn.n_outputs,):
         raise ValueError(f"training targets must have shape {inputs.shape[:2] + (rnn.n_outputs,)}, "
                          f"got {targets.shape}")
-    checks = [("learning_rate", learning_rate, learning_rate > 0, "a positive number"),
-              ("batch_size", batch_size, int(batch_size) == batch_size and 1 <= batch_size <= inputs.shape[0],
-               f"an integer between 1 and the number of training trials ({inputs.shape[0]})"),
-              ("max_epochs", max_epochs, int(max_epochs) == max_epochs and max_epochs >= 1, "a positive integer"),
-              ("min_loss", min_loss, min_loss >= 0, "a non-negative number"),
-              ("eval_every", eval_every, int(eval_every) == eval_every and eval_every >= 1, "a positive integer"),
-              ("clip_norm", clip_norm, clip_norm >= 0, "0 (off) or a positive number")]
-    for name, value, ok, expected in checks:
-        if not ok:
-            raise ValueError(f"{name} must be {expected}, got {value!r}")
+    if batch_size > inputs.shape[0]:
+        raise ValueError(f"batch_size must be at most the number of training trials ({inputs.shape[0]}), "
+                         f"got {batch_size!r}")

@@ -8,7 +8,8 @@ import sys
 
 from fixedpoints import FlipFlopData, save_data
 from fixedpoints.cli import run_script
-from fixedpoints.tasks import DATA_DEFAULTS
+from fixedpoints.settings import add_arguments, from_args
+from fixedpoints.tasks import DataSettings
 
 
 def main(argv=None):
@@ -16,19 +17,15 @@ def main(argv=None):
     parser.add_argument("--n-bits", type=int, required=True, help="number of memory channels N (required)")
     parser.add_argument("--seed", type=int, required=True, help="seed of the trial generator (required)")
     parser.add_argument("--out", required=True, help="data.h5 to write (required)")
-    for option, help_text in (("n-time", "time steps per trial"), ("p", "pulse probability per step and channel"),
-                              ("n-train", "training trials"), ("n-valid", "validation trials"),
-                              ("n-test", "test trials")):
-        default = DATA_DEFAULTS[option.replace("-", "_")]
-        parser.add_argument(f"--{option}", type=type(default), default=default,
-                            help=f"{help_text} (default: %(default)s)")
+    add_arguments(parser, DataSettings)
     args = parser.parse_args(argv)
-    generator = FlipFlopData(n_bits=args.n_bits, n_time=args.n_time, p=args.p, random_seed=args.seed)
+    data = from_args(DataSettings, args)
+    generator = FlipFlopData(n_bits=args.n_bits, n_time=data.n_time, p=data.p, random_seed=args.seed)
     splits = {name: generator.generate_data(n) for name, n in
-              (("train", args.n_train), ("valid", args.n_valid), ("test", args.n_test))}
-    save_data(args.out, splits, n_bits=args.n_bits, n_time=args.n_time, p=args.p, seed=args.seed)
-    print(f"wrote {args.out}: {args.n_bits} bits, {args.n_train}/{args.n_valid}/{args.n_test} trials "
-          f"of {args.n_time} steps", file=sys.stderr)
+              (("train", data.n_train), ("valid", data.n_valid), ("test", data.n_test))}
+    save_data(args.out, splits, n_bits=args.n_bits, n_time=data.n_time, p=data.p, seed=args.seed)
+    print(f"wrote {args.out}: {args.n_bits} bits, {data.n_train}/{data.n_valid}/{data.n_test} trials "
+          f"of {data.n_time} steps", file=sys.stderr)
 
 
 if __name__ == "__main__":
