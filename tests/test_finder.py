@@ -8,8 +8,11 @@ import pytest
 from scipy.optimize import brentq, fsolve
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, train
-from fixedpoints.finder import adapt_learning_rate, slide_sorted_window, sorted_percentile, x64_scope
+from fixedpoints.finder import x64_scope
+from fixedpoints.optimization import adapt_learning_rate, slide_sorted_window, sorted_percentile
 from fixedpoints.topology import index_census
+
+from exhaustive import exhaustive_search, full_jacobian
 
 QUIET = dict(verbose=False)
 
@@ -123,7 +126,8 @@ def scalar_linear(a):
 
 
 def optimize_only(**options):
-    settings = dict(do_polish=False, do_completeness_starts=False, **QUIET)
+    """Settings that test the optimiser alone: no polish, no completeness starts, no stall stop."""
+    settings = dict(do_polish=False, do_completeness_starts=False, stall_window=0, **QUIET)
     settings.update(options)
     return settings
 
@@ -326,44 +330,123 @@ def test_complete_on_a_3bit_net_against_an_exhaustive_search():
     np.testing.assert_array_equal(index_census(unique.n_unstable), [8, 12, 6, 1])
 
 
-def exhaustive_roots(rnn, lo, hi, n_starts, seed=0):
-    """Distinct roots of F(x, 0) − x from scipy's hybrid solver (float64, analytic Jacobian) started
-    uniformly in the box [lo, hi]: an exhaustive search independent of the finder."""
-    import jax
-    from fixedpoints.models import STEP_FUNCTIONS
-    with x64_scope():
-        params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
-        u = jnp.zeros(rnn.n_inputs, jnp.float64)
-        step = STEP_FUNCTIONS[rnn.rnn_type]
-        residual = jax.jit(lambda x: step(params, x, u) - x)
-        jacobian = jax.jit(jax.jacfwd(lambda x: step(params, x, u) - x))
-        roots = []
-        for x0 in np.random.default_rng(seed).uniform(lo, hi, size=(n_starts, len(lo))):
-            x, _, ok, _ = fsolve(lambda h: np.asarray(residual(h)), x0, fprime=lambda h: np.asarray(jacobian(h)),
-                                 full_output=True)
-            if ok == 1 and np.linalg.norm(residual(x)) < 1e-10:
-                sigma_min = np.linalg.svd(np.asarray(jacobian(x)), compute_uv=False)[-1]
-                if sigma_min >= 1e-3 and all(np.linalg.norm(x - r) > 1e-6 for r in roots):
-                    roots.append(x)
-    return np.array(roots)
+@pytest.mark.parametrize("rnn_type,n_hidden,seed", [("gru", 8, 1), ("gru", 16, 2), ("lstm", 8, 2), ("lstm", 16, 1)])
+def test_trained_gated_nets_give_what_an_exhaustive_search_of_the_cell_equation_gives(rnn_type, n_hidden, seed):
+    rnn, history, hiddens = trained_net(rnn_type, 3, n_hidden, seed)
+    finder = FixedPointFinder(rnn, **QUIET)
+    unique, _ = finder.find_fixed_points(hiddens, np.zeros((1, 3)))
+    roots, degenerate = exhaustive_search(rnn_type, rnn.params, hiddens, 1000)
+    found = np.asarray(finder.equation.reduce(unique.xstar), np.float64)
+    assert len(degenerate) == 0 and len(roots) == unique.n
+    assert np.all(np.linalg.norm(roots[:, None] - found[None], axis=2).min(axis=1) < 1e-4)
+    assert np.all(unique.sigma_min >= 1e-3) and np.all(unique.newton_converged)
+    # stability from the full map's Jacobian, computed independently in numpy at the search's roots
+    nearest = np.linalg.norm(roots[:, None] - found[None], axis=2).argmin(axis=0)
+    p = {k: np.asarray(v, np.float64) for k, v in rnn.params.items()}
+    radius = np.array([np.max(np.abs(np.linalg.eigvals(full_jacobian(rnn_type, p, roots[j])))) for j in nearest])
+    np.testing.assert_array_equal(unique.is_stable, radius < 1)
+    np.testing.assert_allclose(np.abs(unique.eigval_J_xstar[:, 0]), radius, rtol=1e-3)
+    # and a long simulation of the network from each attractor, perturbed, comes back to it
+    attractors = unique.xstar[unique.is_stable].astype(np.float32)
+    x = attractors + 1e-3 * np.random.default_rng(0).normal(size=attractors.shape).astype(np.float32)
+    for _ in range(3000):
+        x = np.asarray(rnn.step(jnp.asarray(x), jnp.zeros((len(x), 3))))
+    assert np.max(np.abs(x - attractors)) < 1e-3
 
 
-def test_trained_gru_isolated_points_do_not_depend_on_the_starts():
-    rnn, history, hiddens = trained_net("gru", 3, 8, 0)
+def test_isolated_points_do_not_depend_on_the_starts():
+    rnn, history, hiddens = trained_net("gru", 3, 8, 1)
     sets = []
     for seed, noise in ((0, 0.4), (1, 1.0)):
-        finder = FixedPointFinder(rnn, random_seed=seed, **QUIET)
-        unique, _ = finder.find_fixed_points(hiddens, np.zeros((1, 3)), n_inits=512, noise_scale=noise)
-        assert unique.is_stable.sum() == 8 and np.all(unique.sigma_min >= 1e-3)
-        assert np.all(finder.slow_fps.is_slow | finder.slow_fps.is_marginal)   # saturated gates: flagged
+        unique, _ = FixedPointFinder(rnn, random_seed=seed, **QUIET).find_fixed_points(
+            hiddens, np.zeros((1, 3)), n_inits=512, noise_scale=noise)
         sets.append(unique)
     a, b = sets
-    assert a.n == b.n
+    assert a.n == b.n and a.is_stable.sum() == b.is_stable.sum() == 8
     assert np.all(np.linalg.norm(a.xstar[:, None] - b.xstar[None], axis=2).min(axis=1) < 1e-4)
-    states = hiddens.reshape(-1, 8)
-    roots = exhaustive_roots(rnn, states.min(0) - 0.1, states.max(0) + 0.1, 1500)
-    assert len(roots) >= 8
-    assert np.all(np.linalg.norm(roots[:, None] - a.xstar[None], axis=2).min(axis=1) < 1e-4)
+
+
+def gru_params(n, b_r=10.0, b_z=9.0, w=2.0):
+    """A GRU of ``n`` decoupled units with r ≈ 1 and a saturated update gate: z = σ(b_z), 1 − z ≈ 1.2e-4,
+    n(h) = tanh(w·r·h), r = σ(b_r); no input weights."""
+    zeros, eye = np.zeros((1, n), np.float32), np.eye(n, dtype=np.float32)
+    return {"w_ir": zeros, "w_iz": zeros, "w_in": zeros, "w_hr": 0 * eye, "w_hz": 0 * eye, "w_hn": w * eye,
+            "b_r": np.full(n, b_r, np.float32), "b_z": np.full(n, b_z, np.float32), "b_n": np.zeros(n, np.float32),
+            "w_out": eye, "b_out": np.zeros(n, np.float32), "h0": np.zeros(n, np.float32)}
+
+
+def test_gru_with_a_saturated_update_gate_has_its_points_found_counted_and_stable():
+    # F(h) − h = (1 − z)(n(h) − h) with 1 − z ≈ 1.2e-4: the full map's J − I has σ_min ≈ 1e-4 < tol_isolated,
+    # yet every root of n(h) = h is isolated. Per unit: h = tanh(w r h) → 0 and ±a, a = tanh(w r a)
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    r, z = sig(10.0), sig(9.0)
+    a = brentq(lambda s: s - np.tanh(2.0 * r * s), 0.1, 1.0)
+    rnn = RNN("gru", gru_params(2))
+    traj = np.random.default_rng(0).uniform(-1, 1, size=(4, 50, 2))
+    unique, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(traj, n_inits=256, noise_scale=0.05)
+    expected = np.array(list(itertools.product((-a, 0.0, a), repeat=2)))
+    assert unique.n == 9 and unique.is_stable.sum() == 4
+    order = np.lexsort(np.round(unique.xstar, 3).T[::-1])
+    np.testing.assert_allclose(unique.xstar[order], expected[np.lexsort(expected.T[::-1])], atol=1e-5)
+    # eigenvalues of the full map: z + (1 − z)·w·r·(1 − x²) per unit, in closed form
+    slopes = np.sort(z + (1 - z) * 2.0 * r * (1 - unique.xstar ** 2), axis=1)[:, ::-1]
+    np.testing.assert_allclose(unique.eigval_J_xstar.real, slopes, atol=2e-6)
+    assert np.all(unique.is_stable == np.all(np.abs(unique.xstar) > 0.5, axis=1))
+
+
+def test_distinct_roots_closer_than_tol_unique_are_both_kept():
+    # x' = x − 10 x (x − 0.004)(x − 1): three roots, two of them 0.004 apart (tol_unique = 0.01)
+    def model(inputs, hidden):
+        h_next = hidden - 10.0 * hidden * (hidden - 0.004) * (hidden - 1.0)
+        return h_next[:, None, :], h_next
+
+    traj = np.linspace(-0.5, 1.5, 200).reshape(1, 200, 1)
+    unique, _ = FixedPointFinder(model, **QUIET).find_fixed_points(traj, np.zeros((1, 1)), n_inits=256,
+                                                                  noise_scale=0.05)
+    np.testing.assert_allclose(np.sort(unique.xstar[:, 0]), [0.0, 0.004, 1.0], atol=1e-5)
+    np.testing.assert_array_equal(unique.is_stable[np.argsort(unique.xstar[:, 0])], [True, False, False])
+
+
+def test_past_a_saddle_node_there_is_a_slow_point_and_no_fixed_point():
+    # x' = x + 0.1 (x² + 1e-3): no root; q has its minimum ½(1e-4)² at x = 0, the ghost of the saddle-node
+    def model(inputs, hidden):
+        h_next = hidden + 0.1 * (hidden ** 2 + 1e-3)
+        return h_next[:, None, :], h_next
+
+    traj = np.linspace(-0.5, 0.5, 100).reshape(1, 100, 1)
+    finder = FixedPointFinder(model, **QUIET)
+    unique, _ = finder.find_fixed_points(traj, np.zeros((1, 1)), n_inits=128, noise_scale=0.05)
+    slow = finder.result.slow_points
+    assert unique.n == 0 and slow.n >= 1
+    best = np.argmin(slow.speed)
+    assert abs(slow.xstar[best, 0]) < 0.05
+    assert 1e-4 <= slow.speed[best] < 2e-4                  # |F(x) − x| = 0.1 (x² + 1e-3)
+    assert np.all(slow.is_slow) and not np.any(slow.newton_converged)
+    assert slow.eigval_J_xstar.shape == (slow.n, 1)          # eigenvalues of the slow points too
+
+
+def test_a_start_that_stalls_stops_long_before_max_iters():
+    # x' = x + 0.1 + 0.001 tanh(x): q ≈ 0.005 everywhere and falls only by a tiny amount: every start stalls
+    def drift(inputs, hidden):
+        h_next = hidden + 0.1 + 1e-3 * jnp.tanh(hidden)
+        return h_next[:, None, :], h_next
+
+    starts = np.array([[0.0], [1.0]])
+    options = dict(do_polish=False, do_completeness_starts=False, max_iters=2000, tol_dq=0.0, **QUIET)
+    _, stalled = FixedPointFinder(drift, stall_window=50, **options).find_fixed_points(
+        initial_states=starts, inputs=np.zeros((1, 1)))
+    _, not_stopped = FixedPointFinder(drift, stall_window=0, **options).find_fixed_points(
+        initial_states=starts, inputs=np.zeros((1, 1)))
+    np.testing.assert_array_equal(stalled.n_iters, [50, 50])
+    np.testing.assert_array_equal(not_stopped.n_iters, [2000, 2000])
+
+
+def test_a_start_that_converges_geometrically_is_not_stopped_by_the_stall_test():
+    # x' = 0.5 x: Adam on q = x²/8 falls steadily; with tol_q = 1e-12 every start reaches it before max_iters
+    finder = FixedPointFinder(scalar_linear(0.5), do_polish=False, do_completeness_starts=False, stall_window=20,
+                              lr_init=0.1, tol_q=1e-12, max_iters=5000, **QUIET)
+    _, all_fps = finder.find_fixed_points(initial_states=np.array([[1.0], [0.1]]), inputs=np.zeros((1, 1)))
+    assert np.all(all_fps.qstar < 1e-12) and np.all(all_fps.n_iters < 5000)
 
 
 def test_lstm_points_are_fixed():
@@ -380,14 +463,16 @@ def test_lstm_points_are_fixed():
 
 def test_bad_options_and_arguments_are_rejected(net2):
     rnn, hiddens = net2
-    with pytest.raises(ValueError, match=r"unknown FixedPointFinder option\(s\) \['learning_rate'\]"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'learning_rate'"):
         FixedPointFinder(rnn, learning_rate=0.1)
     with pytest.raises(ValueError, match="method must be one of joint, sequential, got 'adam'"):
         FixedPointFinder(rnn, method="adam")
-    with pytest.raises(ValueError, match="lr_init must be a positive number, got -1"):
+    with pytest.raises(ValueError, match="lr_init must be a number > 0, got -1"):
         FixedPointFinder(rnn, lr_init=-1)
-    with pytest.raises(ValueError, match="max_n_unique must be a positive integer or inf"):
+    with pytest.raises(ValueError, match="max_n_unique must be an integer >= 1 or inf, got 0.5"):
         FixedPointFinder(rnn, max_n_unique=0.5)
+    with pytest.raises(ValueError, match="verbose must be true or false, got 1"):
+        FixedPointFinder(rnn, verbose=1)
     with pytest.raises(ValueError, match="rnn must be a fixedpoints.RNN or a callable"):
         FixedPointFinder(42)
     finder = FixedPointFinder(rnn, **QUIET)
@@ -397,7 +482,7 @@ def test_bad_options_and_arguments_are_rejected(net2):
         finder.find_fixed_points(hiddens, np.zeros((1, 5)), n_inits=8)
     with pytest.raises(ValueError, match="states have size 5, but the network's state size is 3"):
         finder.find_fixed_points(np.zeros((2, 4, 5)), n_inits=8)
-    with pytest.raises(ValueError, match="n_inits must be a positive integer"):
+    with pytest.raises(ValueError, match="n_inits must be an integer >= 1"):
         finder.find_fixed_points(hiddens, n_inits=0)
     with pytest.raises(ValueError, match="needs state_traj or initial_states"):
         finder.find_fixed_points()

@@ -88,7 +88,7 @@ def test_diverged_model_gives_an_empty_valid_file(files, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--model", "{f}/missing.h5"], r"error: \S*missing.h5: file not found"),
     (["--data", "{f}/model.h5"], r"error: \S*model.h5: schema is 'fixedpoints/model', expected 'fixedpoints/data'"),
-    (["--lr-init", "-1"], "error: lr_init must be a positive number, got -1.0"),
+    (["--lr-init", "-1"], "error: lr_init must be a number > 0, got -1.0"),
     (["--input", "1,2,3"], "error: --input has 3 values, the model has 2 inputs"),
     (["--input", "a,b"], "error: --input must be comma-separated numbers, got 'a,b'"),
 ])
@@ -107,9 +107,10 @@ def test_bad_input_one_line_error_and_no_file(files, capsys, args, message):
 
 
 def test_help_lists_every_option_with_its_default():
-    text = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True,
+                                   check=True).stdout.split())
     for option in ("--method", "--n-inits", "--noise-scale", "--max-iters", "--lr-init", "--tol-q",
                    "--final-q-threshold", "--tol-unique", "--outlier-distance-scale", "--seed", "--input", "--dtype",
-                   "--lr-factor", "--lr-patience", "--lr-cooldown", "--max-n-unique", "--do-polish"):
+                   "--lr-factor", "--lr-patience", "--lr-cooldown", "--max-n-unique", "--do-polish", "--stall-window"):
         assert option in text
     assert "(default: 1024)" in text and "(default: 0.4)" in text and "(default: joint)" in text

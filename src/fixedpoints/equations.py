@@ -88,6 +88,24 @@ def identity_reduce(x):
     return x
 
 
+class ModelStep:
+    """F(params, x[d], u[m]) of a callable with the seed's contract ``model(inputs[n,1,m], hidden[n,d]) ->
+    (outputs, h_next)`` (hashable by the model's identity, so it can be a static argument of ``jit``)."""
+
+    def __init__(self, model: Callable):
+        self.model = model
+
+    def __call__(self, params, x, u):
+        _, h_next = self.model(u[None, None, :], x[None, :])
+        return jnp.reshape(h_next, x.shape)
+
+    def __hash__(self):
+        return id(self.model)
+
+    def __eq__(self, other):
+        return isinstance(other, ModelStep) and other.model is self.model
+
+
 class MapResidual:
     """R(x) = F(x, u) − x for any step function F(params, x[d], u[m]) -> x'[d] (hashable, for jit)."""
 

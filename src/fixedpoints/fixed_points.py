@@ -47,26 +47,33 @@ REQUIRED = ("xstar", "x_init", "inputs", "F_xstar", "qstar", "dq", "n_iters")
 _KIND_DTYPE = {"int": np.int64, "bool": np.bool_, "complex": None, "float": None}
 
 
-def cluster_labels(points_nxk: np.ndarray, tol: float) -> np.ndarray:
-    """Transitive clustering: i ~ j when ‖p_i − p_j‖₂ ≤ tol, closed under chains; labels [n] in 0..c−1.
+def cluster_labels(points_nxk: np.ndarray, tol) -> np.ndarray:
+    """Transitive clustering → labels [n] in 0..c−1: i ~ j when ‖p_i − p_j‖₂ ≤ tol (a number), or when
+    ‖p_i − p_j‖₂ ≤ r_i + r_j for per-point radii ``tol`` = r [n]; closed under chains.
 
-    The close pairs come from blocks of the squared-distance matrix ‖a‖² + ‖b‖² − 2 a·b (BLAS),
-    and the clusters are the connected components of that graph (scipy): no Python loop over points.
+    The candidate pairs come from blocks of the squared-distance matrix ‖a‖² + ‖b‖² − 2 a·b (BLAS), with
+    a margin for its rounding error (which is far larger than a tiny radius), and are then checked with
+    the exact differences; the clusters are the connected components of that graph (scipy): no Python
+    loop over points.
     """
     points = np.asarray(points_nxk, np.float64)
     n = points.shape[0]
     if n == 0:
         return np.zeros(0, np.int64)
-    tol2 = float(tol) ** 2
+    radius = np.broadcast_to(np.asarray(tol, np.float64) / (2.0 if np.ndim(tol) == 0 else 1.0), (n,))
     sq = np.einsum("ij,ij->i", points, points)
     rows, cols = [], []
     block = max(1, 2 ** 22 // n)
     for i0 in range(0, n, block):
         d2 = sq[i0:i0 + block, None] + sq[None, :] - 2.0 * (points[i0:i0 + block] @ points.T)
-        r, c = np.nonzero(d2 <= tol2)
+        reach = radius[i0:i0 + block, None] + radius[None, :]
+        margin = 8.0 * np.finfo(np.float64).eps * (sq[i0:i0 + block, None] + sq[None, :])
+        r, c = np.nonzero(d2 <= reach ** 2 + margin)
         keep = c > r + i0
-        rows.append((r[keep] + i0).astype(np.int32))
-        cols.append(c[keep].astype(np.int32))
+        r, c = r[keep] + i0, c[keep]
+        close = np.linalg.norm(points[r] - points[c], axis=1) <= radius[r] + radius[c]
+        rows.append(r[close].astype(np.int32))
+        cols.append(c[close].astype(np.int32))
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
@@ -158,6 +165,20 @@ class FixedPoints:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def speed(self) -> np.ndarray:
+        """‖F(x*, u) − x*‖ [n] = √(2q): how far one step of the map moves each point."""
+        return np.sqrt(2.0 * np.maximum(np.asarray(self.qstar, np.float64), 0.0))
+
+    @classmethod
+    def empty(cls, d: int, m: int, tol_unique: float = 1e-2) -> "FixedPoints":
+        """A set of zero points that still carries every per-point field, with the right trailing shapes."""
+        z = np.zeros
+        return cls(z((0, d)), z((0, d)), z((0, m)), z((0, d)), z(0), z(0), z(0, np.int64), J_xstar=z((0, d, d)),
+                   dFdu=z((0, d, m)), eigval_J_xstar=z((0, d), complex), eigvec_J_xstar=z((0, d, d), complex),
+                   is_stable=z(0, bool), n_unstable=z(0, np.int64), residual_norm=z(0), newton_converged=z(0, bool),
+                   sigma_min=z(0), is_slow=z(0, bool), is_marginal=z(0, bool), tol_unique=tol_unique)
 
     def fields(self) -> dict[str, np.ndarray]:
         """The per-point fields that are set, name → array."""

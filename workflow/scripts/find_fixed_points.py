@@ -1,4 +1,4 @@
-"""Find the fixed points of a trained RNN at a constant input and write fixed_points.h5.
+"""Find the fixed points and slow points of a trained RNN at a constant input and write fixed_points.h5.
 
 The starts are sampled from the network's state trajectories on the test trials of data.h5. A
 model whose training diverged gives a valid file with zero fixed points and a root attribute
@@ -10,27 +10,25 @@ import sys
 
 import numpy as np
 
-from fixedpoints import FixedPointFinder, load_data, load_history, load_model
+from fixedpoints import FixedPointFinder, FixedPoints, load_data, load_history, load_model
 from fixedpoints.cli import run_script
-from fixedpoints.finder import FINDER_DEFAULTS, SEARCH_DEFAULTS, FINDER_CHOICES, empty_fixed_points
+from fixedpoints.finder import FinderSettings, SearchSettings
+from fixedpoints.settings import add_arguments, from_args, values
 
-HIDDEN = {"random_seed", "verbose"}   # given as --seed and --verbose/--no-verbose
+GIVEN_APART = {"random_seed"}   # the run's seed, given as --seed
 
 
-def add_finder_options(parser: argparse.ArgumentParser) -> None:
-    """One option per FixedPointFinder argument, typed and defaulted from the library."""
-    for name, default in {**FINDER_DEFAULTS, **SEARCH_DEFAULTS}.items():
-        if name in HIDDEN:
-            continue
-        flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help="(default: %(default)s)")
-        elif name in FINDER_CHOICES:
-            parser.add_argument(flag, choices=FINDER_CHOICES[name], default=default, help="(default: %(default)s)")
-        else:
-            kind = float if default is None or isinstance(default, float) else type(default)
-            parser.add_argument(flag, type=kind, default=default, help="(default: %(default)s)")
+def parse_input(text: str | None, n_inputs: int) -> np.ndarray:
+    """The constant input u [1, m] from ``--input`` ("0.5,0,0"; None: zeros)."""
+    if text is None:
+        return np.zeros((1, n_inputs))
+    try:
+        u = np.array([float(v) for v in text.split(",")], ndmin=2)
+    except ValueError:
+        raise ValueError(f"--input must be comma-separated numbers, got {text!r}") from None
+    if u.shape[1] != n_inputs:
+        raise ValueError(f"--input has {u.shape[1]} values, the model has {n_inputs} inputs")
+    return u
 
 
 def main(argv=None):
@@ -40,38 +38,30 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="fixed_points.h5 to write (required)")
     parser.add_argument("--input", default=None,
                         help="constant input u as comma-separated numbers, one per input (default: zeros)")
-    parser.add_argument("--seed", type=int, default=FINDER_DEFAULTS["random_seed"],
+    parser.add_argument("--seed", type=int, default=FinderSettings.random_seed,
                         help="seed for sampling the starts (default: %(default)s)")
-    parser.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=FINDER_DEFAULTS["verbose"],
-                        help="progress on stderr (default: %(default)s)")
-    add_finder_options(parser)
-    args = vars(parser.parse_args(argv))
-    model_path, data_path, out, input_text = (args.pop(k) for k in ("model", "data", "out", "input"))
-    rnn, history = load_model(model_path), load_history(model_path)
-    splits, attrs = load_data(data_path)
+    add_arguments(parser, FinderSettings, exclude=GIVEN_APART)
+    add_arguments(parser, SearchSettings)
+    args = parser.parse_args(argv)
+    settings = from_args(FinderSettings, args, random_seed=args.seed)
+    search = values(from_args(SearchSettings, args))
+    rnn, history = load_model(args.model), load_history(args.model)
+    splits, attrs = load_data(args.data)
     if attrs["n_bits"] != rnn.n_inputs:
-        raise ValueError(f"{data_path}: n_bits={attrs['n_bits']} but {model_path} has n_inputs={rnn.n_inputs}")
-    if input_text is None:
-        u = np.zeros((1, rnn.n_inputs))
-    else:
-        try:
-            u = np.array([float(v) for v in input_text.split(",")], ndmin=2)
-        except ValueError:
-            raise ValueError(f"--input must be comma-separated numbers, got {input_text!r}") from None
-        if u.shape[1] != rnn.n_inputs:
-            raise ValueError(f"--input has {u.shape[1]} values, the model has {rnn.n_inputs} inputs")
+        raise ValueError(f"{args.data}: n_bits={attrs['n_bits']} but {args.model} has n_inputs={rnn.n_inputs}")
+    u = parse_input(args.input, rnn.n_inputs)
+    finder = FixedPointFinder(rnn, **values(settings))
     _, hiddens = rnn(splits["test"]["inputs"])
-    search = {k: args.pop(k) for k in SEARCH_DEFAULTS}
-    finder = FixedPointFinder(rnn, random_seed=args.pop("seed"), **args)
-    extra = {"input": u[0], "model": str(model_path), "data": str(data_path), **search}
+    hiddens = np.asarray(hiddens)
+    extra = {"input": u[0], "model": str(args.model), "data": str(args.data), **search}
     if history is not None and history.diverged:
         print("training diverged: writing an empty fixed-point set", file=sys.stderr)
-        empty = empty_fixed_points(rnn.state_size, rnn.n_inputs, finder.tol_unique)
-        empty.save(out, hiddens=np.asarray(hiddens), attrs={**finder.hyperparameters(), **extra, "wall_s": 0.0,
-                                                            "skipped_reason": "training diverged"})
+        empty = FixedPoints.empty(rnn.state_size, rnn.n_inputs, finder.tol_unique)
+        empty.save(args.out, hiddens=hiddens, attrs={**finder.hyperparameters(), **extra, "wall_s": 0.0,
+                                                     "skipped_reason": "training diverged"})
         return
-    unique_fps, all_fps = finder.find_fixed_points(np.asarray(hiddens), u, **search)
-    unique_fps.save(out, all_fps=all_fps, hiddens=np.asarray(hiddens), attrs=extra, slow_fps=finder.slow_fps)
+    unique_fps, all_fps = finder.find_fixed_points(hiddens, u, **search)
+    unique_fps.save(args.out, all_fps=all_fps, hiddens=hiddens, attrs=extra, slow_fps=finder.result.slow_points)
 
 
 if __name__ == "__main__":
