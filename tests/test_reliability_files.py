@@ -139,7 +139,10 @@ def script_args(name: str, run: Path, out: Path) -> list[str]:
         return ["--model", str(run / "model.h5"), "--fixed-points", str(run / "fixed_points.h5"),
                 "--out-2d", str(out / "pca_2d.png"), "--out-3d", str(out / "pca_3d.png")]
     if name == "aggregate":
-        return ["--runs", str(run), "--out-dir", str(out / "summary")]
+        return ["--runs", str(run), "--runs-csv", str(out / "runs.csv"), "--stable-counts-png",
+                str(out / "stable_counts.png"), "--stable-counts-pdf", str(out / "stable_counts.pdf"),
+                "--saddle-index-png", str(out / "saddle_index.png"), "--training-curves-png",
+                str(out / "training_curves.png")]
     raise AssertionError(name)
 
 
