@@ -6,6 +6,7 @@ config.yaml, so nothing is ever written into the repository's results/.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shutil
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,21 +82,10 @@ def start_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 
 
 
 def kill_group(process: subprocess.Popen) -> None:
-    """SIGKILL the whole tree of ``process`` (snakemake and every job it started), as a lost node
-    would: its process group, and any descendant that left the group. Then reap it."""
-    try:
-        descendants = psutil.Process(process.pid).children(recursive=True)
-    except psutil.Error:
-        descendants = []
-    try:
+    """SIGKILL the whole tree of ``process`` (snakemake and every job it started, all in its process
+    group: Snakemake starts no session of its own), as a lost node would; then reap it."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for child in descendants:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
     process.wait(timeout=30)
 
 

@@ -1,8 +1,10 @@
-"""Invalid sweep configs are refused before any job starts: one line naming the key and what was expected.
+"""Invalid sweep configs are refused before any job starts: one line naming the key and what was expected
+(an unknown key: the valid keys of its section), or, for a config.yaml that cannot be read, the file.
 
 Each case starts from the tiny sweep config, breaks one thing, and runs the real ``snakemake`` (not a
 dry run) in a throw-away copy of the workflow: the run must exit non-zero, print exactly one
-``error: config: <key>: ...`` line (no traceback), and write nothing under results/.
+``error: config: <key>: ...`` (or ``error: config.yaml: ...``) line, no traceback, and write nothing
+under results/.
 """
 
 from __future__ import annotations
@@ -11,8 +13,19 @@ import copy
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
-from reliability_support import fast_config, make_workdir, run_snakemake
+from reliability_support import REPO, fast_config, make_workdir, run_snakemake
+
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]
+
+
+def valid_keys(*path: str) -> str:
+    """The message's list of the valid keys of a section, in the schema's order: 'a, b, c'."""
+    node = {"properties": SCHEMA}
+    for part in path:
+        node = node["properties"][part] if part != "*" else node["additionalProperties"]
+    return f"(valid keys: {', '.join(node['properties'])})"
 
 
 def set_path(config: dict, dotted: str, value) -> dict:
@@ -34,11 +47,14 @@ def rename_task(config: dict, name) -> dict:
 
 # (id, config change, texts the error line must contain: the key, and the expected value or the offender)
 CASES = [
-    ("unknown top-level key", lambda c: set_path(c, "trainig", {"learning_rate": 0.1}), ["trainig"]),
-    ("unknown section key", lambda c: set_path(c, "training/lr", 0.1), ["training", "'lr'"]),
-    ("unknown task key", lambda c: set_path(c, "tasks/2bit/n_hiden", 3), ["tasks.2bit", "'n_hiden'"]),
+    ("unknown top-level key", lambda c: set_path(c, "trainig", {"learning_rate": 0.1}),
+     ["<top level>: unknown key 'trainig'", valid_keys(), "did you mean 'training'?"]),
+    ("unknown section key", lambda c: set_path(c, "training/lr", 0.1),
+     ["training: unknown key 'lr'", valid_keys("training")]),
+    ("unknown task key", lambda c: set_path(c, "tasks/2bit/n_hiden", 3),
+     ["tasks.2bit: unknown key 'n_hiden'", valid_keys("tasks", "*"), "did you mean 'n_hidden'?"]),
     ("unknown key in a task override", lambda c: set_path(c, "tasks/2bit/training/learning_rat", 0.1),
-     ["tasks.2bit.training", "'learning_rat'"]),
+     ["tasks.2bit.training: unknown key 'learning_rat'", valid_keys("training"), "did you mean 'learning_rate'?"]),
     ("string for an integer", lambda c: set_path(c, "training/batch_size", "128"),
      ["training.batch_size", "integer"]),
     ("float for an integer", lambda c: set_path(c, "data/n_time", 64.5), ["data.n_time", "integer"]),
@@ -76,38 +92,89 @@ CASES = [
 ]
 
 
-def run_case(tmp_root, index, change):
-    workdir = make_workdir(tmp_root / f"case{index}", change(fast_config()))
-    result = run_snakemake(workdir, cores=1, timeout_s=120)
-    return workdir, result
+# (id, what to do to the workdir's config.yaml, texts the one error line must contain)
+FILE_CASES = [
+    # the unclosed "[" makes "tasks" a list item: the parser fails at the ":" after it
+    ("YAML syntax error", lambda path: path.write_text("seeds: [0, 1\ntasks: {2bit: {n_bits: 2}}\n"),
+     ["error: config.yaml: not valid YAML: line 2, column 6: expected ',' or ']'"]),
+    ("tab in the indentation", lambda path: path.write_text("data:\n\tn_time: 64\n"),
+     ["error: config.yaml: not valid YAML: line 2, column 1"]),
+    ("a list, not a mapping", lambda path: path.write_text("- 2bit\n- 3bit\n"),
+     ["error: config.yaml: expected a mapping of settings", "got list"]),
+    ("config.yaml missing", lambda path: path.unlink(), ["error: config.yaml: file not found"]),
+]
+
+
+def run_cases(root, prepares: dict) -> dict:
+    """Run snakemake (not a dry run) in the workdir ``prepare(folder)`` makes, for each case, two at a
+    time (each is a few seconds of Snakemake start-up): ``{name: (workdir, result)}``."""
+
+    def run(index, prepare):
+        workdir = prepare(root / f"case{index}")
+        return workdir, run_snakemake(workdir, cores=1, timeout_s=120)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run, i, prepare) for i, (name, prepare) in enumerate(prepares.items())}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def with_config_file(change):
+    """A workdir preparer: the tiny config, written, then its file changed by ``change(path)``."""
+
+    def prepare(folder):
+        workdir = make_workdir(folder, fast_config())
+        change(workdir / "config.yaml")
+        return workdir
+
+    return prepare
 
 
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory):
-    """Every case's snakemake run (two at a time: each is a few seconds of Snakemake start-up)."""
-    root = tmp_path_factory.mktemp("configs")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(run_case, root, i, change) for i, (name, change, _) in enumerate(CASES)}
-        return {name: future.result() for name, future in futures.items()}
+    """Every case's snakemake run: the configs of CASES and the config files of FILE_CASES."""
+    prepares = {name: lambda folder, change=change: make_workdir(folder, change(fast_config()))
+                for name, change, _ in CASES}
+    prepares.update({name: with_config_file(change) for name, change, _ in FILE_CASES})
+    return run_cases(tmp_path_factory.mktemp("configs"), prepares)
 
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-@pytest.mark.parametrize("name,needles", [(name, needles) for name, _, needles in CASES],
-                         ids=[name for name, _, _ in CASES])
-def test_invalid_config_is_refused_with_one_line(refusals, name, needles):
+def refusal_line(refusals, name, needles) -> str:
+    """The one ``error:`` line of case ``name``, after checking that the run failed with it alone
+    (no traceback), that it holds every needle, and that nothing was written under results/."""
     workdir, result = refusals[name]
     assert result.returncode != 0, result.stdout + result.stderr
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
-    line = lines[0]
-    assert line.startswith("error: config: "), line
     for needle in needles:
-        assert needle in line, f"{needle!r} not in {line!r}"
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
     assert "Traceback" not in result.stderr and "WorkflowError" not in result.stderr, result.stderr
     assert not (workdir / "results").exists(), sorted((workdir / "results").rglob("*"))
+    return lines[0]
+
+
+@pytest.mark.parametrize("name,needles", [(name, needles) for name, _, needles in CASES],
+                         ids=[name for name, _, _ in CASES])
+def test_invalid_config_is_refused_with_one_line(refusals, name, needles):
+    assert refusal_line(refusals, name, needles).startswith("error: config: ")
+
+
+@pytest.mark.parametrize("name,needles", [(name, needles) for name, _, needles in FILE_CASES],
+                         ids=[name for name, _, _ in FILE_CASES])
+def test_unreadable_config_file_is_refused_with_one_line_naming_it(refusals, name, needles):
+    refusal_line(refusals, name, needles)
+
+
+def test_missing_config_yaml_is_fine_when_configfile_gives_the_settings(tmp_path):
+    """--configfile alone (no config.yaml in the folder): Snakemake's own rule, kept."""
+    workdir = make_workdir(tmp_path, fast_config())
+    (workdir / "config.yaml").rename(workdir / "mine.yaml")
+    result = run_snakemake(workdir, "--dry-run", "--configfile", "mine.yaml", cores=1, timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    assert error_lines(result.stderr) == []
 
 
 def test_valid_tiny_config_passes_validation(tmp_path):

@@ -11,7 +11,7 @@ from fixedpoints import FileFormatError, FlipFlopData, RNN, load_data, load_hist
 from fixedpoints.io import atomic_h5
 from fixedpoints.training import TrainingHistory
 
-from reliability_support import corrupt
+from reliability_support import corrupt, flip_inside_dataset
 
 
 def make_splits(seed=0, n_bits=2):
@@ -136,6 +136,19 @@ def test_corrupted_files_fail_clearly_or_load_correct_data(tmp_path, good_files,
         return
     # A flip in unused bytes may leave the file valid: then the content must be the original.
     assert same_as_original(kind, loaded, original)
+
+
+@pytest.mark.parametrize("kind,dataset", [("data", "train/inputs"), ("data", "test/targets"),
+                                          ("model", "params/w_hn"), ("model", "params/b_out")])
+def test_flipped_byte_is_a_checksum_mismatch_in_its_dataset(tmp_path, good_files, kind, dataset):
+    """One byte flipped inside a dataset's stored data: the error names the file and that dataset."""
+    blob, loader, _ = good_files[kind]
+    path = tmp_path / f"{kind}.h5"
+    path.write_bytes(blob)
+    flip_inside_dataset(path, dataset)
+    with pytest.raises(FileFormatError) as info:
+        loader(path)
+    assert str(info.value) == f"{path}: checksum mismatch in dataset /{dataset}"
 
 
 def test_atomic_outputs_get_umask_permissions_not_mkstemp_private(tmp_path):

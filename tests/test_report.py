@@ -90,15 +90,19 @@ def test_replotting_gives_identical_files(sweep, tmp_path):
     for t, a, s in runs:
         folder = workdir / "results" / t / a / f"seed{s}"
         for figure, name in zip(plotting.plot_run(folder / "model.h5", folder / "fixed_points.h5"),
-                                ("pca_2d.png", "pca_3d.png")):
+                                ("pca_2d.png", "pca_3d.png"), strict=True):
             again = plotting.save_figure(figure, tmp_path / f"{t}_{a}_{s}_{name}")
             assert again.read_bytes() == (folder / name).read_bytes(), f"{folder / name} differs"
     spec = importlib.util.spec_from_file_location("aggregate_script", workdir / "workflow/scripts/aggregate.py")
     aggregate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(aggregate)
     run_dirs = [str(workdir / "results" / t / a / f"seed{s}") for t, a, s in runs]
+    summary = tmp_path / "summary"
     aggregate.main(["--runs", *run_dirs, "--benchmarks", str(workdir / "results/benchmarks"),
-                    "--out-dir", str(tmp_path / "summary")])
+                    "--runs-csv", str(summary / "runs.csv"), "--stable-counts-png", str(summary / "stable_counts.png"),
+                    "--stable-counts-pdf", str(summary / "stable_counts.pdf"),
+                    "--saddle-index-png", str(summary / "saddle_index.png"),
+                    "--training-curves-png", str(summary / "training_curves.png")])
     for name in SUMMARY_FIGURES + ("stable_counts.pdf",):
         expected = (workdir / "results/summary" / name).read_bytes()
         assert (tmp_path / "summary" / name).read_bytes() == expected and len(expected) > 1000, name

@@ -64,8 +64,8 @@ def test_one_row_per_run_with_the_agreed_columns(runs):
         "converged", "diverged", "n_fixed_points", "n_stable", "n_index_0", "n_index_1", "n_index_2",
         "n_index_3", "n_index_4", "expected_stable", "expected_total", "wall_s_data", "wall_s_train",
         "wall_s_fixed_points"]
-    assert list(zip(table.task, table.arch, table.seed)) == [("2bit", "tanh", 0), ("2bit", "tanh", 1),
-                                                             ("3bit", "lstm", 4)]
+    assert list(zip(table.task, table.arch, table.seed, strict=True)) == [("2bit", "tanh", 0), ("2bit", "tanh", 1),
+                                                                          ("3bit", "lstm", 4)]
     assert list(table.expected_stable) == [4, 4, 8] and list(table.expected_total) == [9, 9, 27]
 
 
@@ -98,7 +98,7 @@ def test_csv_round_trip_keeps_values_and_types(runs, tmp_path):
     _, table = runs
     write_runs_csv(table, tmp_path / "summary" / "runs.csv")
     header, _, diverged_line, _ = (tmp_path / "summary" / "runs.csv").read_text().splitlines()
-    fields = dict(zip(header.split(","), diverged_line.split(",")))
+    fields = dict(zip(header.split(","), diverged_line.split(","), strict=True))
     assert all(fields[c] == "" for c in fields if c.startswith(("n_fixed", "n_stable", "n_index"))), fields
     assert (fields["n_bits"], fields["diverged"], fields["expected_total"]) == ("2", "True", "9")
     back = read_runs_csv(tmp_path / "summary" / "runs.csv")

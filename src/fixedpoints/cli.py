@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def run_script(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> int:

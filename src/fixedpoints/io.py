@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
@@ -125,13 +126,22 @@ def attr_text(value) -> str | None:
 
 def read_array(group: h5py.Group, key: str, *, ndim: int | None = None, dtype=None,
                finite: bool = False) -> np.ndarray:
-    """Read dataset ``key`` of ``group``; raise KeyError/ValueError naming it when absent or malformed."""
+    """Read dataset ``key`` of ``group``; raise KeyError/ValueError naming it when absent or malformed.
+
+    A dataset whose stored bytes fail their Fletcher-32 checksum gives ``checksum mismatch in dataset
+    /params/w_hh`` (HDF5 itself only says that a filter failed).
+    """
     if key not in group:
         raise KeyError(f"missing dataset {group.name.rstrip('/')}/{key}")
     node = group[key]
     if not isinstance(node, h5py.Dataset):
         raise ValueError(f"{node.name} is not a dataset")
-    value = node[()]
+    try:
+        value = node[()]
+    except OSError as error:
+        if node.fletcher32 and "filter returned failure" in str(error):
+            raise ValueError(f"checksum mismatch in dataset {node.name}") from None
+        raise ValueError(f"cannot read dataset {node.name} ({_one_line(error)})") from None
     if ndim is not None and np.ndim(value) != ndim:
         raise ValueError(f"dataset {node.name} has {np.ndim(value)} dimensions, expected {ndim}")
     if dtype is not None:
@@ -141,7 +151,7 @@ def read_array(group: h5py.Group, key: str, *, ndim: int | None = None, dtype=No
     return value
 
 
-def read_attr(obj, key: str, kind: type, path: str | os.PathLike | None = None):
+def read_attr(obj, key: str, kind: type):
     """Attribute ``key`` converted to ``kind`` (int, float, bool or str); KeyError names it if absent."""
     if key not in obj.attrs:
         raise KeyError(f"missing attribute {key!r}")

@@ -1,33 +1,76 @@
-"""Config validation, the list of runs, wildcard constraints and the helpers every rule uses.
+"""The config (read, checked), the jobs' environment, the list of runs, wildcard constraints and the
+helpers every rule uses.
 
-This is the only file that reads ``config``. An invalid config is refused here, before any job
-starts and before anything is written under results/, with one line naming the key.
+This is the only file that reads ``config``. A config.yaml that does not parse, or an invalid config,
+is refused here, before any job starts and before anything is written under results/, with one line
+naming the file or the key.
 """
 
+import difflib
+import os
 import shlex
 import sys
 
-import yaml
-
 import jsonschema
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+CONFIG_FILE = "config.yaml"
+CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 TASK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 RUN_DIR = "results/{task}/{arch}/seed{seed}"
 SECTIONS = ("data", "training", "fixed_points")
-CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+PYTHON_ENV = "../envs/fixedpoints.yaml"
+
+
+def refuse(message):
+    """Stop the workflow with the single line ``error: <message>``."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(1)
+
+
+def readable_config_file(path):
+    """``path``, once it is known to hold a YAML mapping; else one line naming the file (and the line).
+
+    Snakemake's own message for a file that does not parse names neither the file nor the line. A
+    missing file is allowed when ``--configfile`` gives the settings instead.
+    """
+    if not os.path.exists(path):
+        if not workflow.overwrite_configfiles:
+            refuse(f"{path}: file not found (the sweep's settings; run snakemake in the folder of the Snakefile)")
+        return path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            settings = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        refuse(f"{path}: not valid YAML: {where}{getattr(error, 'problem', None) or error}")
+    if not isinstance(settings, dict):
+        refuse(f"{path}: expected a mapping of settings (key: value lines), got {type(settings).__name__}")
+    return path
 
 
 def refuse_config(key, message):
     """Stop the workflow with the single line ``error: config: <key>: <message>``."""
-    print(f"error: config: {key}: {' '.join(str(message).split())}", file=sys.stderr)
-    sys.exit(1)
+    refuse(f"config: {key}: {message}")
+
+
+def unknown_keys_message(error):
+    """'unknown key 'lr' (valid keys: ...)' for a jsonschema ``additionalProperties`` error."""
+    valid = list(error.schema.get("properties", {}))
+    unknown = [key for key in error.instance if key not in valid]
+    close = [match for key in unknown for match in difflib.get_close_matches(str(key), valid, n=1)]
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return f"unknown key {', '.join(map(repr, unknown))} (valid keys: {', '.join(valid)}){hint}"
 
 
 def refuse_schema_error(error, prefix=""):
     """Refuse the config for a jsonschema ``ValidationError``, naming its key and what was expected."""
     key = ".".join([prefix] * bool(prefix) + [str(part) for part in error.absolute_path]) or "<top level>"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        refuse_config(key, unknown_keys_message(error))
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     refuse_config(key, error.message + (f" (expected: {described})" if described else ""))
 
@@ -53,8 +96,31 @@ def validate_config():
         n_train = task_settings(task, "data")["n_train"]
         batch_size = task_settings(task, "training")["batch_size"]
         if batch_size > n_train:
-            refuse_config(f"tasks.{task}: training.batch_size",
-                          f"{batch_size} is larger than the training set (data.n_train = {n_train})")
+            refuse_config(
+                f"tasks.{task}: training.batch_size",
+                f"{batch_size} is larger than the training set (data.n_train = {n_train})",
+            )
+
+
+def job_environment(jax_cache_dir):
+    """Environment variables of every job.
+
+    Set in this process at parse time, the jobs inherit them: locally, and on each Slurm node (where
+    Snakemake parses the workflow again), whatever a rule runs (shell, script). Snakemake itself sets
+    OMP_, OPENBLAS_, MKL_NUM_THREADS (and the like) to the job's ``threads`` and runs shell commands
+    under ``set -euo pipefail``. ``--xla_cpu_multi_thread_eigen=false`` keeps XLA's CPU kernels on
+    one thread, so ``--cores 8`` runs 8 one-thread jobs without oversubscribing. The persistent
+    compilation cache is shared by all jobs; the programs are small and compile fast, so every one
+    is cached, whatever its size or compile time.
+    """
+    env = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false", "MPLBACKEND": "Agg"}
+    if jax_cache_dir:
+        env.update(
+            JAX_COMPILATION_CACHE_DIR=jax_cache_dir,
+            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1",
+        )
+    return env
 
 
 def task_settings(task, section):
@@ -85,7 +151,11 @@ def section_options(section):
 
 
 def attempt_scaled(base):
-    """A resource that grows with the attempt: ``base`` on the first try, ``2·base`` on the second, …"""
+    """A resource of ``base`` that grows with the attempt (``2·base`` on the second, …).
+
+    Locally nothing retries (the default profile has no ``retries``), so a job asks for ``base``,
+    which only schedules it; the Slurm profile retries a failed job, asking for more each time.
+    """
 
     def scaled(wildcards, attempt):
         return base * attempt
@@ -93,42 +163,14 @@ def attempt_scaled(base):
     return scaled
 
 
-def job_attempt(wildcards, attempt):
-    """The job's attempt number (1, 2, …) as a resource, so that its shell command can log it."""
-    return attempt
-
-
-def job_shell_prefix():
-    """Shell prefix of every job: strict mode, thread limits, the shared compilation cache, and
-    ``log_job_start`` (which rules call first, writing the job's attempt, threads and resources to its
-    log) and ``within_budget`` (which runs the job's command within those mem_mb and runtime: past
-    either, the job is killed, says so in its log, and Snakemake retries it with attempt-scaled
-    resources, locally as under a scheduler).
-
-    Snakemake itself exports OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = the job's
-    ``threads``; XLA's CPU thread pool is tied to the same number here.
-    """
-    env = ('XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=$OMP_NUM_THREADS" '
-           'OPENBLAS_NUM_THREADS=$OMP_NUM_THREADS MKL_NUM_THREADS=$OMP_NUM_THREADS MPLBACKEND=Agg')
-    cache = config["jax_cache_dir"]
-    if cache:
-        # The programs are tiny and compile fast: cache them all, whatever their size or compile time.
-        env += (f" JAX_COMPILATION_CACHE_DIR={shlex.quote(cache)} JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0"
-                " JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1")
-    start = ('log_job_start() { echo "job started $(date -u +%FT%TZ) on $(hostname): $*, threads=$OMP_NUM_THREADS, '
-             'XLA_FLAGS=$XLA_FLAGS"; local kv; for kv in "$@"; do case $kv in attempt=*) JOB_ATTEMPT=${kv#*=};; '
-             'mem_mb=*) JOB_MEM_MB=${kv#*=};; runtime=*) JOB_RUNTIME=${kv#*=};; esac; done; }')
-    # Enforce the budget that log_job_start recorded, as a scheduler would (see within_budget.py).
-    budget = ('within_budget() { python workflow/scripts/within_budget.py --runtime-min "$JOB_RUNTIME" '
-              '--mem-mb "$JOB_MEM_MB" --attempt "${JOB_ATTEMPT:-1}" -- "$@"; }')
-    prefix = f"set -euo pipefail; export {env}; {start}; {budget}; "
-    return prefix.replace("{", "{{").replace("}", "}}")
-
-
 def run_dirs():
     """One folder per run, in the order task, architecture, seed."""
-    return [RUN_DIR.format(task=task, arch=arch, seed=seed)
-            for task in config["tasks"] for arch in config["architectures"] for seed in config["seeds"]]
+    return [
+        RUN_DIR.format(task=task, arch=arch, seed=seed)
+        for task in config["tasks"]
+        for arch in config["architectures"]
+        for seed in config["seeds"]
+    ]
 
 
 def run_files(name):
@@ -141,12 +183,6 @@ def benchmark_files(rule_name):
     return [run.replace("results/", f"results/benchmarks/{rule_name}/", 1) + ".tsv" for run in run_dirs()]
 
 
-SUMMARY = {"runs": "results/summary/runs.csv", "stable_counts_png": "results/summary/stable_counts.png",
-           "stable_counts_pdf": "results/summary/stable_counts.pdf",
-           "saddle_index": "results/summary/saddle_index.png",
-           "training_curves": "results/summary/training_curves.png"}
-
-
 def all_targets():
     """The targets of the whole sweep: the summary table and figures, and every file of every run.
 
@@ -154,12 +190,14 @@ def all_targets():
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
     names = ("data.h5", "model.h5", "fixed_points.h5", "pca_2d.png", "pca_3d.png")
-    return list(SUMMARY.values()) + [path for name in names for path in run_files(name)]
+    return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
+
+
+configfile: readable_config_file(CONFIG_FILE)
 
 
 validate_config()
-shell.prefix(job_shell_prefix())
-PYTHON_ENV = "../envs/fixedpoints.yaml"
+os.environ.update(job_environment(config["jax_cache_dir"]))
 
 
 wildcard_constraints:

@@ -1,23 +1,21 @@
 rule generate_data:
     output:
         data="results/{task}/{arch}/seed{seed}/data.h5",
-    params:
-        n_bits=lookup(dpath="tasks/{task}/n_bits", within=config),
-        options=section_options("data"),
     log:
         "results/logs/generate_data/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/generate_data/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
+    conda:
+        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(5),
-        attempt=job_attempt,
-    conda:
-        PYTHON_ENV
+    params:
+        n_bits=lookup(dpath="tasks/{task}/n_bits", within=config),
+        options=section_options("data"),
     shell:
-        "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
-        "within_budget python workflow/scripts/generate_data.py --n-bits {params.n_bits} --seed {wildcards.seed} "
-        "--out {output.data} {params.options} >> {log} 2>&1"
+        "python workflow/scripts/generate_data.py --n-bits {params.n_bits} --seed {wildcards.seed} "
+        "--out {output.data} {params.options} > {log} 2>&1"

@@ -1,40 +1,35 @@
 # Per-run figures; `snakemake --report results/report.html` collects them (captions: workflow/report/).
-report: "../report/workflow.rst"
-
-# The aggregate rule's outputs (SUMMARY): the figures and table below go into the report, with their
-# captions (workflow/report/<name>.rst), in the category "summary".
-SUMMARY_REPORT = {"runs": ("runs.rst", "table of runs"), "stable_counts_png": ("stable_counts.rst", "stable counts"),
-                  "saddle_index": ("saddle_index.rst", "saddle index histogram"),
-                  "training_curves": ("training_curves.rst", "training curves")}
-SUMMARY_OUTPUTS = {key: report(path, caption=f"../report/{SUMMARY_REPORT[key][0]}", category="summary",
-                               subcategory="all runs", labels={"figure": SUMMARY_REPORT[key][1]})
-                   if key in SUMMARY_REPORT else path
-                   for key, path in SUMMARY.items()}
-
-
 rule plot_run:
     input:
         model="results/{task}/{arch}/seed{seed}/model.h5",
         fixed_points="results/{task}/{arch}/seed{seed}/fixed_points.h5",
     output:
-        pca_2d=report("results/{task}/{arch}/seed{seed}/pca_2d.png", caption="../report/pca_2d.rst",
-                      category="{task}", subcategory="{arch}", labels={"seed": "{seed}", "figure": "PCA 2D"}),
-        pca_3d=report("results/{task}/{arch}/seed{seed}/pca_3d.png", caption="../report/pca_3d.rst",
-                      category="{task}", subcategory="{arch}", labels={"seed": "{seed}", "figure": "PCA 3D"}),
+        pca_2d=report(
+            "results/{task}/{arch}/seed{seed}/pca_2d.png",
+            caption="../report/pca_2d.rst",
+            category="{task}",
+            subcategory="{arch}",
+            labels={"seed": "{seed}", "figure": "PCA 2D"},
+        ),
+        pca_3d=report(
+            "results/{task}/{arch}/seed{seed}/pca_3d.png",
+            caption="../report/pca_3d.rst",
+            category="{task}",
+            subcategory="{arch}",
+            labels={"seed": "{seed}", "figure": "PCA 3D"},
+        ),
     log:
         "results/logs/plot_run/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/plot_run/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
+    conda:
+        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
-        attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
-        "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
-        "within_budget python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
-        "--out-2d {output.pca_2d} --out-3d {output.pca_3d} >> {log} 2>&1"
+        "python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
+        "--out-2d {output.pca_2d} --out-3d {output.pca_3d} > {log} 2>&1"

@@ -1,16 +1,15 @@
-"""Summarise a sweep: results/summary/runs.csv (one row per run) and the sweep's figures.
+"""Summarise a sweep: the runs table (one row per run) and the sweep's figures.
 
-Writes to --out-dir: runs.csv, stable_counts.png and .pdf (stable and total fixed-point counts per
-run against 2^N and 3^N), saddle_index.png (fixed points per saddle index) and training_curves.png.
+Writes the table (--runs-csv), the stable and total fixed-point counts per run against 2^N and 3^N
+(--stable-counts-png, --stable-counts-pdf), the fixed points per saddle index (--saddle-index-png)
+and the training curves (--training-curves-png), each to the path given.
 """
 
 import argparse
 import sys
-from pathlib import Path
 
 from fixedpoints.cli import run_script
-from fixedpoints.plotting import (plot_saddle_index_histogram, plot_stable_counts, plot_training_curves,
-                                  save_figure)
+from fixedpoints.plotting import plot_saddle_index_histogram, plot_stable_counts, plot_training_curves, save_figure
 from fixedpoints.summary import summarize_runs, training_curve, write_runs_csv
 
 
@@ -22,18 +21,21 @@ def main(argv=None):
     parser.add_argument("--benchmarks", default=None,
                         help="folder of the Snakemake benchmark files, for the wall times "
                              "(default: none, the wall times are NaN)")
-    parser.add_argument("--out-dir", required=True, help="folder of the table and figures")
+    parser.add_argument("--runs-csv", required=True, help="the runs table (CSV) to write")
+    parser.add_argument("--stable-counts-png", required=True, help="the stable-count figure, PNG")
+    parser.add_argument("--stable-counts-pdf", required=True, help="the stable-count figure, PDF")
+    parser.add_argument("--saddle-index-png", required=True, help="the saddle-index histogram, PNG")
+    parser.add_argument("--training-curves-png", required=True, help="the training curves, PNG")
     args = parser.parse_args(argv)
-    out = Path(args.out_dir)
     runs = summarize_runs(args.runs, args.benchmarks)
-    write_runs_csv(runs, out / "runs.csv")
-    print(f"wrote {out / 'runs.csv'}: {len(runs)} runs", file=sys.stderr)
+    write_runs_csv(runs, args.runs_csv)
+    print(f"wrote {args.runs_csv}: {len(runs)} runs", file=sys.stderr)
     figure = plot_stable_counts(runs)
-    save_figure(figure, out / "stable_counts.png")
-    save_figure(figure, out / "stable_counts.pdf")
-    save_figure(plot_saddle_index_histogram(runs), out / "saddle_index.png")
-    save_figure(plot_training_curves([training_curve(run) for run in args.runs]), out / "training_curves.png")
-    print(f"wrote the figures to {out}", file=sys.stderr)
+    save_figure(figure, args.stable_counts_png)
+    save_figure(figure, args.stable_counts_pdf)
+    save_figure(plot_saddle_index_histogram(runs), args.saddle_index_png)
+    save_figure(plot_training_curves([training_curve(run) for run in args.runs]), args.training_curves_png)
+    print("wrote the figures", file=sys.stderr)
 
 
 if __name__ == "__main__":
