@@ -13,7 +13,7 @@ from fixedpoints import FixedPointFinder, FixedPoints, FlipFlopData, RNN, train
 from fixedpoints.io import FileFormatError, atomic_h5, read_h5
 from fixedpoints.memory import (END_KINDS, all_patterns, load_memories, map_memory_census, memory_census,
                                 memory_columns, save_memories, select_representatives)
-from fixedpoints.models import parameter_shapes
+from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
 from fixedpoints.tasks import hold_last_pulse
 
 SCHEMA = "test/memories"
@@ -161,7 +161,8 @@ def test_gru_with_a_saturated_update_gate_holds_its_memory_at_the_stable_point()
     rnn = saturated_gru(h0=0.9)
     inputs = np.zeros((2, 16, 1), np.float32)
     targets = np.ones((2, 16, 1), np.float32)
-    census = memory_census(rnn, inputs, targets, fixed, memory_steps=160, max_settle_steps=20000, dtype="float64")
+    census = memory_census(rnn, inputs, targets, fixed, memory_steps=160, max_settle_steps=20000,
+                           dtype="float64")
     minus, plus = census.memories
     assert minus.end_kind == "unvisited" and not minus.held
     h_T = 0.9
@@ -282,6 +283,43 @@ def test_trained_2bit_net_holds_its_4_memories_at_stable_points(trained_2bit):
     again = memory_census(rnn, data["inputs"], data["targets"], unique, slow)      # same inputs, same numbers
     for name, value in census.arrays().items():
         np.testing.assert_array_equal(again.arrays()[name], value)
+
+
+# -- every cell: the census's bookkeeping against a plain loop ---------------------------------------
+
+@pytest.mark.parametrize("rnn_type", ["tanh", "gru", "lstm"])
+def test_lifetimes_match_a_step_by_step_loop_for_every_cell(rnn_type):
+    """Random cells from random states lose their patterns at all sorts of steps: each pattern's n_held,
+    held, lifetime and witness against a Python loop over the cell (LSTM readout: h, the first half)."""
+    rng = np.random.default_rng(1)
+    params = dict(RNN.init(rnn_type, 2, 4, 2, seed=3).params)
+    params.update(w_out=rng.normal(size=(4, 2)).astype(np.float32), b_out=rng.normal(0, 0.3, 2).astype(np.float32))
+    if rnn_type == "tanh":
+        params["w_hh"] = params["w_hh"] + 1.2 * np.eye(4, dtype=np.float32)   # slower, multistable
+    d = 8 if rnn_type == "lstm" else 4
+    states = rng.uniform(-1, 1, (8, 10, d)).astype(np.float32)
+    inputs = np.zeros((8, 10, 2), np.float32)
+    inputs[:, ::3] = rng.choice([-1.0, 0.0, 1.0], size=(8, 4, 2))
+    targets = np.sign(states[..., :4] @ params["w_out"] + params["b_out"])   # the readout holds at the start
+    T = 30
+    census = map_memory_census(STEP_FUNCTIONS[rnn_type], readout, params, states, inputs, targets, None,
+                               memory_steps=T, max_states_per_pattern=5)
+    trial, time, ids = select_representatives(inputs, targets, 5)
+    x, patterns = states[trial, time], all_patterns(2)[ids]
+    lifetime = np.full(len(ids), -1)
+    for k in range(1, T + 1):
+        x = np.asarray(STEP_FUNCTIONS[rnn_type](params, x, np.zeros((len(ids), 2), np.float32)))
+        lifetime[(lifetime < 0) & np.any((x[:, :4] @ params["w_out"] + params["b_out"]) * patterns <= 0, axis=1)] = k
+    assert len(set(lifetime.tolist())) > 3                       # the case exercises the bookkeeping
+    for p, memory in enumerate(census.memories):
+        mine = ids == p
+        assert memory.n_states == mine.sum() == 5 and memory.n_held == np.sum(lifetime[mine] < 0)
+        assert memory.held == np.all(lifetime[mine] < 0)
+        if not memory.held:
+            first = np.min(lifetime[mine & (lifetime >= 0)])
+            witness = np.flatnonzero(mine & (lifetime == first))[0]
+            assert memory.lifetime == first
+            np.testing.assert_allclose(memory.end_state, x[witness], atol=1e-5)
 
 
 # -- representatives ---------------------------------------------------------------------------------

@@ -108,10 +108,6 @@ ARRAY_FIELDS = {"pattern": np.int8, "held": np.bool_, "lifetime": np.int64, "end
                 "settle_steps": np.int64, "n_states": np.int64, "n_held": np.int64}
 """The fields of `PatternMemory` stored as datasets [2^N, ...] of these dtypes (``end_kind``: int8 codes)."""
 
-_SCALARS = [(name, float if np.dtype(dtype).kind == "f" else int) for name, dtype in ARRAY_FIELDS.items()
-            if name not in ("pattern", "held", "lifetime", "end_state")]
-"""The scalar fields of `PatternMemory` after ``end_state``, in order, and their Python types."""
-
 
 @dataclass(frozen=True, eq=False)
 class MemoryCensus:
@@ -361,6 +357,42 @@ def _cast_float(dtype, leaf):
     return leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
 
 
+def _check_trials(read: Callable, params, states, inputs, targets) -> int:
+    """The number of outputs N of ``read``, after checking the shapes of the trials' arrays against it."""
+    if inputs.ndim != 3 or 0 in inputs.shape[:2]:
+        raise ValueError(f"inputs must have shape [trials>0, time>0, n_inputs], got {inputs.shape}")
+    if states.ndim != 3 or states.shape[:2] != inputs.shape[:2]:
+        raise ValueError(f"states must have shape [{inputs.shape[0]}, {inputs.shape[1]}, d] (trials and time as "
+                         f"inputs), got {states.shape}")
+    y_shape = jax.eval_shape(partial(read, params), jax.ShapeDtypeStruct(states.shape[2:], jnp.float32)).shape
+    n_outputs = y_shape[0] if len(y_shape) == 1 else 0
+    all_patterns(n_outputs)                       # checks N
+    expected = inputs.shape[:2] + (n_outputs,)
+    if targets.shape != expected:
+        raise ValueError(f"targets must have shape [{expected[0]}, {expected[1]}, {n_outputs}] (trials and time as "
+                         f"inputs, one column per output), got {targets.shape}")
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("targets contain NaN or inf")
+    return n_outputs
+
+
+def _simulate(step: Callable, read: Callable, params, x0_sxd, pattern_sxn, n_inputs: int, attractors_kxd,
+              options: Mapping) -> ZeroInputRun:
+    """`run_zero_input` in the census's dtype on batches padded to a power of two; numpy rows [s]."""
+    n, d = x0_sxd.shape
+    pad = _padded_size(n, 64) - n
+    attractors = np.full((_padded_size(len(attractors_kxd), 8), d), np.nan)
+    attractors[:len(attractors_kxd)] = attractors_kxd
+    with _precision(options["dtype"]):
+        dtype = jnp.dtype(options["dtype"])
+        run = run_zero_input(step, read, jax.tree_util.tree_map(partial(_cast_float, dtype), params),
+                             np.concatenate([x0_sxd, np.zeros((pad, d))]).astype(dtype),
+                             np.concatenate([pattern_sxn, np.ones((pad, pattern_sxn.shape[1]))]).astype(dtype),
+                             jnp.zeros(n_inputs, dtype), attractors.astype(dtype), options["memory_steps"],
+                             options["max_settle_steps"] if len(attractors_kxd) else 0, options["tol_distance"])
+        return ZeroInputRun(*(np.asarray(a)[:n] for a in run))
+
+
 def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inputs_bxtxm, targets_bxtxn,
                       fixed_points: FixedPoints | None, slow_points: FixedPoints | None = None, *,
                       memory_steps: int | None = None, **settings) -> MemoryCensus:
@@ -376,45 +408,21 @@ def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inpu
     """
     states = np.asarray(states_bxtxd)
     inputs, targets = np.asarray(inputs_bxtxm), np.asarray(targets_bxtxn)
-    if inputs.ndim != 3 or 0 in inputs.shape[:2]:
-        raise ValueError(f"inputs must have shape [trials>0, time>0, n_inputs], got {inputs.shape}")
-    if states.ndim != 3 or states.shape[:2] != inputs.shape[:2]:
-        raise ValueError(f"states must have shape [{inputs.shape[0]}, {inputs.shape[1]}, d] (trials and time as "
-                         f"inputs), got {states.shape}")
-    d = states.shape[2]
-    y_shape = jax.eval_shape(partial(read, params), jax.ShapeDtypeStruct((d,), jnp.float32)).shape
-    n_outputs = y_shape[0] if len(y_shape) == 1 else 0
-    patterns = all_patterns(n_outputs)
-    expected = inputs.shape[:2] + (n_outputs,)
-    if targets.shape != expected:
-        raise ValueError(f"targets must have shape [{expected[0]}, {expected[1]}, {n_outputs}] (trials and time as "
-                         f"inputs, one column per output), got {targets.shape}")
-    if not np.all(np.isfinite(targets)):
-        raise ValueError("targets contain NaN or inf")
+    patterns = all_patterns(_check_trials(read, params, states, inputs, targets))
     options = census_settings(memory_steps, inputs.shape[1], settings)
+    d = states.shape[2]
     _check_points(fixed_points, "fixed_points", d, need_stability=True)
     _check_points(slow_points, "slow_points", d, need_stability=False)
     is_stable = np.zeros(0, bool) if fixed_points is None or not len(fixed_points) else fixed_points.is_stable
     stable_index = np.flatnonzero(is_stable)
 
     trial, time, ids = select_representatives(inputs, targets, options["max_states_per_pattern"])
-    n_reps = len(ids)
-    with _precision(options["dtype"]):
-        dtype = jnp.dtype(options["dtype"])
-        pad = _padded_size(n_reps, 64) - n_reps
-        x0 = np.concatenate([states[trial, time], np.zeros((pad, d))]).astype(dtype)
-        pattern_sxn = np.concatenate([patterns[ids], np.ones((pad, n_outputs))]).astype(dtype)
-        attractors = np.full((_padded_size(len(stable_index), 8), d), np.nan)
-        attractors[:len(stable_index)] = fixed_points.xstar[stable_index] if len(stable_index) else 0.0
-        run = run_zero_input(step, read, jax.tree_util.tree_map(partial(_cast_float, dtype), params), x0,
-                             pattern_sxn, jnp.zeros(inputs.shape[2], dtype), attractors.astype(dtype),
-                             options["memory_steps"], options["max_settle_steps"] if len(stable_index) else 0,
-                             options["tol_distance"])
-        x_end, lifetime, speed, settled, settle_steps = (np.asarray(a)[:n_reps] for a in run)
-    lifetime, speed = lifetime.astype(np.int64), speed.astype(np.float64)
-    settled_at = np.where(settled >= 0, stable_index[np.maximum(settled, 0)] if len(stable_index) else -1, -1)
-    fp_index, fp_distance = nearest_points(x_end, fixed_points)
-    slow_index, slow_distance = nearest_points(x_end, slow_points)
+    run = _simulate(step, read, params, states[trial, time], patterns[ids], inputs.shape[2],
+                    fixed_points.xstar[stable_index] if len(stable_index) else np.zeros((0, d)), options)
+    lifetime, speed = run.lifetime.astype(np.int64), run.speed.astype(np.float64)
+    settled_at = np.append(stable_index, -1)[run.settled_at]          # −1 stays −1
+    fp_index, fp_distance = nearest_points(run.x_end, fixed_points)
+    slow_index, slow_distance = nearest_points(run.x_end, slow_points)
     kinds = end_kinds(settled_at, speed, fp_index, fp_distance, is_stable, tol_speed=options["tol_speed"],
                       tol_distance=options["tol_distance"], tol_slow=options["tol_slow"])
 
@@ -430,9 +438,9 @@ def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inpu
             continue
         w = witness[p]
         memories.append(PatternMemory(pattern, bool(n_held[p] == n_states[p]), int(lifetime[w]), str(kinds[w]),
-                                      x_end[w].astype(np.float64), float(speed[w]), int(fp_index[w]),
+                                      run.x_end[w].astype(np.float64), float(speed[w]), int(fp_index[w]),
                                       float(fp_distance[w]), int(slow_index[w]), float(slow_distance[w]),
-                                      int(settled_at[w]), int(settle_steps[w]), int(n_states[p]), int(n_held[p])))
+                                      int(settled_at[w]), int(run.settle_steps[w]), int(n_states[p]), int(n_held[p])))
     return MemoryCensus(tuple(memories), options)
 
 
@@ -487,8 +495,8 @@ def load_memories(group: h5py.Group) -> MemoryCensus:
         raise ValueError(f"dataset {group.name}/end_kind has codes outside 0..{len(END_KINDS) - 1}")
     settings = {key: read_attr(group, key, kind) for key, kind in SETTING_TYPES.items()}
     census = MemoryCensus(tuple(
-        PatternMemory(arrays["pattern"][p], bool(arrays["held"][p]), int(arrays["lifetime"][p]), END_KINDS[codes[p]],
-                      arrays["end_state"][p], *(kind(arrays[name][p]) for name, kind in _SCALARS))
+        PatternMemory(end_kind=END_KINDS[codes[p]], **{name: value[p] if value.ndim == 2 else value[p].item()
+                                                       for name, value in arrays.items()})
         for p in range(n_patterns)), settings)
     for key in COUNT_COLUMNS:
         if read_attr(group, key, int) != getattr(census, key):
