@@ -134,7 +134,8 @@ def test_saddle_node_long_horizon_loses_the_pattern_after_its_lifetime(saddle_no
 # -- a GRU whose update gate saturates at a known fixed point ---------------------------------------
 
 def saturated_gru(h0, b_z=8.0):
-    """1-unit GRU: r ≈ 1, n(h) = tanh(2h), z = σ(b_z) constant (1 − z = σ(−b_z) ≈ 3.4e-4): fixed points ±h*, 0."""
+    """1-unit GRU: r ≈ 1, n(h) = tanh(2h), z = σ(b_z) constant (1 − z = σ(−b_z) ≈ 3.4e-4);
+    its fixed points are ±h* (stable) and 0."""
     params = {name: np.zeros(shape, np.float32) for name, shape in parameter_shapes("gru", 1, 1, 1).items()}
     params.update(b_r=np.array([30.0], np.float32), b_z=np.array([b_z], np.float32),
                   w_hn=np.array([[2.0]], np.float32), w_out=np.array([[1.0]], np.float32),
