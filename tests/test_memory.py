@@ -3,6 +3,7 @@
 import itertools
 
 import h5py
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -307,9 +308,9 @@ def test_lifetimes_match_a_step_by_step_loop_for_every_cell(rnn_type):
                                memory_steps=T, max_states_per_pattern=5)
     trial, time, ids = select_representatives(inputs, targets, 5)
     x, patterns = states[trial, time], all_patterns(2)[ids]
-    lifetime = np.full(len(ids), -1)
+    lifetime, step = np.full(len(ids), -1), jax.jit(STEP_FUNCTIONS[rnn_type])
     for k in range(1, T + 1):
-        x = np.asarray(STEP_FUNCTIONS[rnn_type](params, x, np.zeros((len(ids), 2), np.float32)))
+        x = np.asarray(step(params, x, np.zeros((len(ids), 2), np.float32)))
         lifetime[(lifetime < 0) & np.any((x[:, :4] @ params["w_out"] + params["b_out"]) * patterns <= 0, axis=1)] = k
     assert len(set(lifetime.tolist())) > 3                       # the case exercises the bookkeeping
     for p, memory in enumerate(census.memories):

@@ -59,7 +59,7 @@ from scipy.spatial.distance import cdist
 
 from .fixed_points import FixedPoints
 from .io import read_array, read_attr, write_array
-from .models import RNN, STEP_FUNCTIONS, readout
+from .models import FAST_COMPILE, RNN, STEP_FUNCTIONS, readout
 
 END_KINDS = ("unvisited", "stable_point", "slow_point", "unstable_point", "drifting")
 """The kinds of end state; the file stores ``end_kind`` as the index into this tuple."""
@@ -216,7 +216,7 @@ class ZeroInputRun(NamedTuple):
     settle_steps: jax.Array  # [s] int32: steps past T it took, −1 if none
 
 
-@partial(jax.jit, static_argnums=(0, 1))
+@partial(jax.jit, static_argnums=(0, 1), compiler_options=FAST_COMPILE)
 def run_zero_input(step: Callable, read: Callable, params, x0_sxd, pattern_sxn, u_m, attractors_kxd,
                    memory_steps, max_settle_steps, tol_distance) -> ZeroInputRun:
     """Iterate x ← F(x, u) from every row of ``x0_sxd`` for T = ``memory_steps`` steps, then settle.
