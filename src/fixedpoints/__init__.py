@@ -10,6 +10,7 @@ _PUBLIC = {
     "FixedPointFinder": "finder", "FixedPoints": "fixed_points", "FileFormatError": "io", "load_data": "io",
     "load_history": "io", "load_model": "io", "save_data": "io", "save_model": "io", "RNN": "models",
     "FlipFlopData": "tasks", "TrainingHistory": "training", "train": "training",
+    "MemoryCensus": "memory", "memory_census": "memory",
 }
 
 __all__ = sorted(_PUBLIC)
