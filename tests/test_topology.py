@@ -39,15 +39,17 @@ import sys
 from pathlib import Path
 
 import h5py
+import jax
+import jax.numpy as jnp
 import networkx as nx
 import pandas as pd
 import yaml
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
 from fixedpoints.connections import CONNECTION_DEFAULTS, END_KINDS, trace_branches
-from fixedpoints.fixed_points import FixedPoints
+from fixedpoints.fixed_points import FixedPoints, decompose
 from fixedpoints.io import FileFormatError
-from fixedpoints.models import STEP_FUNCTIONS, readout
+from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
 from fixedpoints.plotting.graph import plot_graph, plot_graph_run, plot_topology_classes, topology_classes
 from fixedpoints.topology import (COLUMNS, build_graph, graph_columns, graph_hash, is_hypercube, load_graph,
                                   n_index1_edges, run_columns, run_graph, save_graph, skeleton_hash)
@@ -64,17 +66,15 @@ def decoupled_graph(w, dim, readout_fn=lambda x: x):
 
 
 def face_graph(points):
-    """The graph the closed form gives for the decoupled map: a point with zeros at Z → the points with one
-    coordinate of Z set to ±s; labels = the number of zeros."""
-    s = np.abs(points).max()
-    index = {tuple(np.sign(p).astype(int)): i for i, p in enumerate(points)}
+    """The graph the closed form gives for a decoupled map whose coordinates rest at −a, 0 or a: a point with
+    zeros at Z → the points with one coordinate of Z set to ±a; labels = the number of zeros."""
+    index = {tuple(np.sign(np.round(p, 12)).astype(int)): i for i, p in enumerate(points)}
     graph = nx.DiGraph()
     for key, i in index.items():
         graph.add_node(i, label=str(key.count(0)))
         for j in (j for j, v in enumerate(key) if v == 0):
             for sign in (1, -1):
                 graph.add_edge(i, index[key[:j] + (sign,) + key[j + 1:]])
-    assert np.isclose(s, np.abs(points).max())
     return graph
 
 
@@ -90,6 +90,42 @@ def test_decoupled_graph_is_the_face_lattice_of_the_hypercube(dim):
     columns = graph_columns(graph)
     assert set(columns) == set(COLUMNS)
     assert (columns["is_hypercube"], columns["n_slow_points"], columns["n_branches_no_end"]) == (True, 0, 0)
+
+
+def decoupled_cell(rnn_type, w=1.5):
+    """A 2-unit cell of ``rnn_type`` whose units do not interact, with readout y = h, and its 9 fixed points.
+
+    tanh: h' = tanh(w h). GRU (r ≈ 1, z = ½): h' = ½ tanh(w h) + ½ h, the same fixed points. LSTM
+    (i, o ≈ 1, f = ½): c' = ½ c + tanh(w h), h' = tanh(c'), so h = tanh(2 tanh(w h)) and c = 2 tanh(w h).
+    Per unit the rest points are 0 (unstable: the slope of the unit's map at 0 exceeds 1) and ±a.
+    """
+    params = {name: np.zeros(shape) for name, shape in parameter_shapes(rnn_type, 1, 2, 2).items()}
+    params["w_out"] = np.eye(2)
+    key = {"tanh": "w_hh", "gru": "w_hn", "lstm": "w_hg"}[rnn_type]
+    params[key] = w * np.eye(2)
+    params.update({"gru": {"b_r": np.full(2, 30.0)}, "lstm": {"b_i": np.full(2, 30.0), "b_o": np.full(2, 30.0)},
+                   "tanh": {}}[rnn_type])
+    unit = (lambda h: np.tanh(2 * np.tanh(w * h))) if rnn_type == "lstm" else (lambda h: np.tanh(w * h))
+    a = 1.0
+    for _ in range(500):
+        a = unit(a)
+    h = np.array(list(itertools.product((-a, 0.0, a), repeat=2)))
+    x = np.concatenate([h, 2 * np.tanh(w * h)], axis=1) if rnn_type == "lstm" else h
+    J = np.asarray(jax.vmap(jax.jacfwd(STEP_FUNCTIONS[rnn_type], argnums=1), (None, 0, None))(
+        {k: jnp.asarray(v) for k, v in params.items()}, jnp.asarray(x), jnp.zeros(1)))
+    eigval, eigvec, stable, n_unstable = decompose(J)
+    return params, h, FixedPoints(x, eigval_J_xstar=eigval, eigvec_J_xstar=eigvec, is_stable=stable,
+                                  n_unstable=n_unstable)
+
+
+@pytest.mark.parametrize("rnn_type", ["tanh", "gru", "lstm"])
+def test_decoupled_cells_give_the_square(rnn_type):
+    params, h, fps = decoupled_cell(rnn_type)
+    np.testing.assert_array_equal(fps.n_unstable, np.sum(h == 0, axis=1))
+    branches = trace_branches(STEP_FUNCTIONS[rnn_type], params, fps, np.zeros(1))
+    graph = build_graph(fps, branches, readout=lambda x: readout(params, x))
+    assert set(graph.edges) == set(face_graph(h).edges)
+    assert is_hypercube(graph) and n_index1_edges(graph) == 4
 
 
 def test_hash_identifies_the_topology_not_the_geometry():

@@ -1,4 +1,9 @@
-"""Counting fixed points by index: the idealised N-bit FlipFlop layout and a census of a found set.
+"""The topology of a run's fixed points: counts by index, and the saddle–attractor graph.
+
+Counts: the idealised N-bit FlipFlop layout and the census of a found set. Graph: which fixed point
+each unstable branch of each saddle reaches (`connections.trace_branches`) as a networkx graph, the
+hypercube test, a canonical hash for comparing runs, the runs.csv columns, and the ``graph.h5``
+file (docs/topology.md).
 
 The index of a fixed point x* of h ↦ F(h) is the number of eigenvalues of J = ∂F/∂x(x*) with
 |λ| > 1 (its number of unstable directions; 0 for an attractor). A network that solves the N-bit

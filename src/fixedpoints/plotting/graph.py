@@ -85,7 +85,7 @@ def plot_graph(graph, state_traj, *, trials: int = 20, title: str | None = None,
     legend: list = []
     for i in range(min(int(trials), traj.shape[0])):
         z = project(traj[i])
-        line = ax.plot(z[:, 0], z[:, 1], color=TRAJECTORY_COLOR, linewidth=0.5, alpha=0.35, gid="trajectory",
+        line = ax.plot(z[:, 0], z[:, 1], color=TRAJECTORY_COLOR, linewidth=0.4, alpha=0.2, gid="trajectory",
                        zorder=1)[0]
         if i == 0:
             line.set_label("trajectories")
@@ -180,7 +180,7 @@ def plot_topology_classes(runs, figsize: tuple | None = None) -> Figure:
     """How many runs of each task and architecture share each topology class (see `topology_classes`):
     one panel per task, one horizontal bar per architecture, one segment per class (its run count
     inside; hypercube in green), and beside the bar the hypercube count, the number of distinct full
-    graphs and the seeds of the runs that are not hypercubes."""
+    graphs and the seeds of the runs that are not hypercubes and of those skipped."""
     records = topology_classes(runs)
     if not records:
         return plot_message("no runs", "topology classes")
@@ -206,12 +206,16 @@ def plot_topology_classes(runs, figsize: tuple | None = None) -> Figure:
             total = sum(len(r["seeds"]) for r in rows)
             cubes = sum(len(r["seeds"]) for r in rows if r["name"] == "hypercube")
             graphs = sum(r["n_graphs"] for r in rows if r["name"] != "skipped")
-            odd = sorted(s for r in rows if r["name"] != "hypercube" for s in r["seeds"])
             note = f"hypercube {cubes}/{total}, {graphs} distinct graph{'s' * (graphs != 1)}"
-            note += f"; not hypercube: seed{'s' * (len(odd) != 1)} {', '.join(map(str, odd))}" if odd else ""
+            for what, names in (("not hypercube", lambda name: name not in ("hypercube", "skipped")),
+                                ("skipped", lambda name: name == "skipped")):
+                seeds = sorted(s for r in rows if names(r["name"]) for s in r["seeds"])
+                note += f"; {what}: seed{'s' * (len(seeds) != 1)} {', '.join(map(str, seeds))}" if seeds else ""
             ax.text(width * 1.02, y, note, va="center", fontsize=FONT_SIZE, gid=f"class_note:{task}:{arch}")
         ax.set_yticks(range(len(archs)), archs, fontsize=FONT_SIZE)
         ax.set_xlim(0, width * 2.2)
+        ax.set_xticks(np.unique(np.linspace(0, width, min(width, 5) + 1).round().astype(int)))
+        ax.spines[["top", "right"]].set_visible(False)
         ax.set_ylim(len(archs) - 0.5, -0.5)
         ax.set_xlabel("runs", fontsize=FONT_SIZE)
         ax.tick_params(labelsize=FONT_SIZE)
