@@ -4,20 +4,20 @@ rule topology:
         fixed_points="results/{task}/{arch}/seed{seed}/fixed_points.h5",
     output:
         graph="results/{task}/{arch}/seed{seed}/graph.h5",
-    params:
-        options=cli_options(config["topology"]),
     log:
         "results/logs/topology/{task}/{arch}/seed{seed}.log",
     benchmark:
         "results/benchmarks/topology/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> topology, plots
+    conda:
+        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
-    conda:
-        PYTHON_ENV
+    params:
+        options=cli_options(config["topology"]),
     shell:
         "python workflow/scripts/topology.py --model {input.model} --fixed-points {input.fixed_points} "
         "--out {output.graph} {params.options} > {log} 2>&1"
