@@ -47,6 +47,7 @@ format (group ``memories`` of ``fixed_points.h5``) and the runs-table columns: d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Mapping, NamedTuple
@@ -60,6 +61,7 @@ from scipy.spatial.distance import cdist
 from .fixed_points import FixedPoints
 from .io import read_array, read_attr, write_array
 from .models import FAST_COMPILE, RNN, STEP_FUNCTIONS, readout
+from .settings import from_mapping, setting, validate, values
 
 END_KINDS = ("unvisited", "stable_point", "slow_point", "unstable_point", "drifting")
 """The kinds of end state; the file stores ``end_kind`` as the index into this tuple."""
@@ -67,14 +69,28 @@ END_KINDS = ("unvisited", "stable_point", "slow_point", "unstable_point", "drift
 _SEVERITY = {"stable_point": 0, "slow_point": 1, "unstable_point": 2, "drifting": 3}
 """How badly a held representative ended, to pick a pattern's witness (worst first)."""
 
-CENSUS_DEFAULTS = dict(max_settle_steps=None, max_states_per_pattern=32, tol_distance=1e-2, tol_speed=1e-5,
-                       tol_slow=1e-2, dtype="float32")
-"""Defaults of the census settings (``max_settle_steps=None``: 10 × memory_steps); ``memory_steps``
-defaults to 10 × the trials' n_time."""
+@dataclasses.dataclass(kw_only=True, frozen=True)
+class CensusSettings:
+    """The settings of a memory census (the config section ``memory``)."""
+
+    memory_steps: int | None = setting(None, "zero-input steps a memory must last (null: 10 x the trials' n_time)",
+                                       kind="int", ge=1, nullable=True)
+    max_settle_steps: int | None = setting(None, "further steps allowed for a held state to reach a stable fixed "
+                                                 "point (null: 10 x memory_steps)", kind="int", ge=0, nullable=True)
+    max_states_per_pattern: int = setting(32, "test states that represent each output pattern, at most", ge=1)
+    tol_distance: float = setting(1e-2, "a state this close to a fixed point is at it", ge=0)
+    tol_speed: float = setting(1e-5, "a state whose |F(x) - x| is below this is at rest", ge=0)
+    tol_slow: float = setting(1e-2, "a held state whose |F(x) - x| is below this (and no fixed point near) is at a "
+                                    "slow point", ge=0)
+    dtype: str = setting("float32", "floating-point type of the zero-input runs", choices=("float32", "float64"))
+
+    def __post_init__(self):
+        validate(self)
+
 
 SETTING_TYPES = {"memory_steps": int, "max_settle_steps": int, "max_states_per_pattern": int, "tol_distance": float,
                  "tol_speed": float, "tol_slow": float, "dtype": str}
-"""Every setting a census records (attributes of the ``memories`` group) and its type."""
+"""Every setting a census records, resolved (attributes of the ``memories`` group), and its type."""
 
 MAX_OUTPUTS = 16
 """Largest N accepted: the census has 2^N rows."""
@@ -305,30 +321,15 @@ def _witnesses(ids: np.ndarray, lifetime: np.ndarray, kinds: np.ndarray, speed: 
     return order[first]
 
 
-def _check_count(name: str, value, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}")
-    return int(value)
-
-
-def census_settings(memory_steps: int | None, n_time: int, settings: Mapping) -> dict:
-    """Every setting of SETTING_TYPES, resolved from the defaults and checked; ValueError names a bad one."""
-    unknown = sorted(set(settings) - set(CENSUS_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown census setting(s) {unknown}; expected some of {sorted(CENSUS_DEFAULTS)}")
-    out = {**CENSUS_DEFAULTS, **settings}
-    out["memory_steps"] = _check_count("memory_steps", 10 * n_time if memory_steps is None else memory_steps, 1)
-    if out["max_settle_steps"] is None:
-        out["max_settle_steps"] = 10 * out["memory_steps"]
-    out["max_settle_steps"] = _check_count("max_settle_steps", out["max_settle_steps"], 0)
-    out["max_states_per_pattern"] = _check_count("max_states_per_pattern", out["max_states_per_pattern"], 1)
-    for name in ("tol_distance", "tol_speed", "tol_slow"):
-        if isinstance(out[name], bool) or not isinstance(out[name], (int, float)) or not 0 <= out[name] < np.inf:
-            raise ValueError(f"{name} must be a non-negative number, got {out[name]!r}")
-        out[name] = float(out[name])
-    if out["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {out['dtype']!r}")
-    return {key: out[key] for key in SETTING_TYPES}
+def census_settings(n_time: int, **settings) -> dict:
+    """Every setting of `CensusSettings`, checked, with ``memory_steps`` (10 × n_time) and ``max_settle_steps``
+    (10 × memory_steps) resolved; ValueError names a bad one."""
+    resolved = values(from_mapping(CensusSettings, settings, "census"))
+    if resolved["memory_steps"] is None:
+        resolved["memory_steps"] = 10 * int(n_time)
+    if resolved["max_settle_steps"] is None:
+        resolved["max_settle_steps"] = 10 * resolved["memory_steps"]
+    return {key: kind(resolved[key]) for key, kind in SETTING_TYPES.items()}
 
 
 def _check_points(points: FixedPoints | None, name: str, d: int, need_stability: bool) -> None:
@@ -394,8 +395,8 @@ def _simulate(step: Callable, read: Callable, params, x0_sxd, pattern_sxn, n_inp
 
 
 def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inputs_bxtxm, targets_bxtxn,
-                      fixed_points: FixedPoints | None, slow_points: FixedPoints | None = None, *,
-                      memory_steps: int | None = None, **settings) -> MemoryCensus:
+                      fixed_points: FixedPoints | None, slow_points: FixedPoints | None = None,
+                      **settings) -> MemoryCensus:
     """The memory census of any map (see the module docstring).
 
     ``step(params, x[d], u[m]) -> x'[d]`` is the map F and ``read(params, x[d]) -> y[N]`` its readout,
@@ -403,13 +404,13 @@ def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inpu
     trials: ``states_bxtxd`` (the map's states along them), ``inputs_bxtxm`` and ``targets_bxtxn``
     (±1 per bit). ``fixed_points``: the run's isolated fixed points at zero input (``xstar``,
     ``is_stable``; None or empty: none); ``slow_points``: its slow candidates (None or empty: none).
-    ``memory_steps``: T (default 10 × n_time); ``settings``: any of `CENSUS_DEFAULTS`.
+    ``settings``: any field of `CensusSettings` (``memory_steps`` T, default 10 × n_time, …).
     Raises ValueError naming the argument and what was expected.
     """
     states = np.asarray(states_bxtxd)
     inputs, targets = np.asarray(inputs_bxtxm), np.asarray(targets_bxtxn)
     patterns = all_patterns(_check_trials(read, params, states, inputs, targets))
-    options = census_settings(memory_steps, inputs.shape[1], settings)
+    options = census_settings(inputs.shape[1], **settings)
     d = states.shape[2]
     _check_points(fixed_points, "fixed_points", d, need_stability=True)
     _check_points(slow_points, "slow_points", d, need_stability=False)
@@ -445,8 +446,7 @@ def map_memory_census(step: Callable, read: Callable, params, states_bxtxd, inpu
 
 
 def memory_census(rnn: RNN, inputs_bxtxm, targets_bxtxn, fixed_points: FixedPoints | None,
-                  slow_points: FixedPoints | None = None, *, memory_steps: int | None = None,
-                  **settings) -> MemoryCensus:
+                  slow_points: FixedPoints | None = None, **settings) -> MemoryCensus:
     """The memory census of an `RNN` on test trials (``inputs`` [b, t, m], ``targets`` [b, t, N]).
 
     The states are the network's own, ``rnn(inputs)`` from its initial state; the map is its cell at
@@ -458,7 +458,7 @@ def memory_census(rnn: RNN, inputs_bxtxm, targets_bxtxn, fixed_points: FixedPoin
     _, states = rnn(inputs)
     states = np.asarray(states).reshape(inputs.shape[:2] + (rnn.state_size,))   # t == 1 gives [b, d]
     return map_memory_census(STEP_FUNCTIONS[rnn.rnn_type], readout, rnn.params, states, inputs, targets_bxtxn,
-                             fixed_points, slow_points, memory_steps=memory_steps, **settings)
+                             fixed_points, slow_points, **settings)
 
 
 # -- the group ``memories`` of fixed_points.h5 ----------------------------------------------------
