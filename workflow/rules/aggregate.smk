@@ -23,4 +23,4 @@ rule aggregate:
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/aggregate.py --runs {params.runs} --benchmarks results/benchmarks "
-        "--out-dir results/summary >> {log} 2>&1"
+        "--out-dir results/summary --provenance {output.provenance} >> {log} 2>&1"

@@ -144,7 +144,8 @@ def benchmark_files(rule_name):
 SUMMARY = {"runs": "results/summary/runs.csv", "stable_counts_png": "results/summary/stable_counts.png",
            "stable_counts_pdf": "results/summary/stable_counts.pdf",
            "saddle_index": "results/summary/saddle_index.png",
-           "training_curves": "results/summary/training_curves.png"}
+           "training_curves": "results/summary/training_curves.png",
+           "provenance": "results/summary/provenance.csv"}
 
 
 def all_targets():

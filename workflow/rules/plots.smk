@@ -5,7 +5,8 @@ report: "../report/workflow.rst"
 # captions (workflow/report/<name>.rst), in the category "summary".
 SUMMARY_REPORT = {"runs": ("runs.rst", "table of runs"), "stable_counts_png": ("stable_counts.rst", "stable counts"),
                   "saddle_index": ("saddle_index.rst", "saddle index histogram"),
-                  "training_curves": ("training_curves.rst", "training curves")}
+                  "training_curves": ("training_curves.rst", "training curves"),
+                  "provenance": ("provenance.rst", "software provenance")}
 SUMMARY_OUTPUTS = {key: report(path, caption=f"../report/{SUMMARY_REPORT[key][0]}", category="summary",
                                subcategory="all runs", labels={"figure": SUMMARY_REPORT[key][1]})
                    if key in SUMMARY_REPORT else path
