@@ -18,8 +18,6 @@ rule aggregate:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(10),
         attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/aggregate.py --runs {params.runs} --benchmarks results/benchmarks "

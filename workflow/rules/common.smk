@@ -160,7 +160,6 @@ def all_targets():
 
 validate_config()
 shell.prefix(job_shell_prefix())
-PYTHON_ENV = "../envs/fixedpoints.yaml"
 
 
 wildcard_constraints:

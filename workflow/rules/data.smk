@@ -15,8 +15,6 @@ rule generate_data:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(5),
         attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/generate_data.py --n-bits {params.n_bits} --seed {wildcards.seed} "

@@ -17,8 +17,6 @@ rule find_fixed_points:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
         attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "

@@ -33,8 +33,6 @@ rule plot_run:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
         attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "

@@ -17,8 +17,6 @@ rule train:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
         attempt=job_attempt,
-    conda:
-        PYTHON_ENV
     shell:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/train.py --data {input.data} --rnn-type {wildcards.arch} "
