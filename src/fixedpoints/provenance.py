@@ -26,10 +26,10 @@ import functools
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 PREFIX = "provenance_"
 """Prefix of the provenance attributes in HDF5 files."""
@@ -61,7 +61,7 @@ def _git(folder: Path, *args: str) -> str | None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     try:
         result = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30,
-                                env=env, stdin=subprocess.DEVNULL)
+                                env=env, stdin=subprocess.DEVNULL, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
@@ -96,7 +96,7 @@ def cpu_model() -> str:
     elif system == "Darwin":
         try:
             result = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                    timeout=10, stdin=subprocess.DEVNULL)
+                                    timeout=10, stdin=subprocess.DEVNULL, check=False)
             if result.returncode == 0 and result.stdout.strip():
                 return result.stdout.strip()
         except (OSError, subprocess.SubprocessError):
@@ -124,6 +124,6 @@ def attributes() -> dict[str, str]:
 def from_attrs(attrs: Mapping) -> dict[str, str]:
     """The provenance recorded in a file's root attributes ``attrs``, ``{key: str}`` in the order of `KEYS`;
     ``absent`` for a key the file does not have (a file written before provenance was recorded)."""
-    from .io import attr_text   # here: io imports this module
+    from .io import attr_text  # imported here: io imports this module
 
     return {key: attr_text(attrs[PREFIX + key]) if PREFIX + key in attrs else ABSENT for key in KEYS}

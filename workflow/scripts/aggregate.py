@@ -13,8 +13,7 @@ from pathlib import Path
 from fixedpoints.cli import run_script
 from fixedpoints.plotting import (plot_saddle_index_histogram, plot_stable_counts, plot_training_curves,
                                   save_figure)
-from fixedpoints.summary import (provenance_table, provenance_verdict, summarize_runs, training_curve,
-                                 write_runs_csv)
+from fixedpoints.summary import provenance_table, provenance_verdict, summarize_runs, training_curve, write_runs_csv
 
 
 def main(argv=None):
