@@ -1,6 +1,7 @@
 """HDF5 files of the project: atomic writing, checked reading, and the data and model formats.
 
-Every file carries root attributes ``schema`` (e.g. ``"fixedpoints/model"``) and ``schema_version``.
+Every file carries root attributes ``schema`` (e.g. ``"fixedpoints/model"``) and ``schema_version``,
+and the ``provenance_*`` attributes of `fixedpoints.provenance` (software, code revision, platform).
 Files use the HDF5 1.10+ object headers (which carry checksums of their metadata and attributes)
 and `write_array` stores every non-empty dataset with the Fletcher-32 checksum filter, so a flipped
 byte anywhere is detected when reading instead of returning wrong numbers.
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
+
+from . import provenance
 
 if TYPE_CHECKING:  # imported where used, so reading and writing data files does not load JAX
     from .models import RNN
@@ -63,13 +66,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
     """Open a new HDF5 file for writing that appears at ``path`` only when the block succeeds.
 
-    The root attributes ``schema`` and ``schema_version`` are written first.
+    The root attributes ``schema`` and ``schema_version`` are written first; the provenance of this
+    process (`fixedpoints.provenance`, attributes ``provenance_*``) last, replacing any the block copied
+    from another file, so that they always say what wrote this file.
     """
     with atomic_path(path) as tmp_path:
         with h5py.File(tmp_path, "w", libver=("v110", "latest"), track_order=True) as f:
             f.attrs["schema"] = schema
             f.attrs["schema_version"] = SCHEMA_VERSION
             yield f
+            f.attrs.update(provenance.attributes())
 
 
 def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:

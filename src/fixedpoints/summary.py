@@ -26,8 +26,9 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .fixed_points import load_fixed_points
-from .io import FileFormatError, atomic_path, load_data, load_history, load_model
+from . import provenance
+from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
+from .io import DATA_SCHEMA, MODEL_SCHEMA, FileFormatError, atomic_path, load_data, load_history, load_model, read_h5
 from .topology import index_census
 
 STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points"}
@@ -131,6 +132,42 @@ def summarize_runs(run_dirs: Iterable[str | os.PathLike],
                    benchmarks: str | os.PathLike | None = None) -> pd.DataFrame:
     """The runs table of the runs in ``run_dirs`` (in that order)."""
     return runs_table([summarize_run(run_dir, benchmarks) for run_dir in run_dirs])
+
+
+def provenance_table(run_dirs: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """What made the HDF5 files of the runs: one row per distinct provenance (`fixedpoints.provenance`).
+
+    Columns: ``set`` (1, 2, … by number of files, most first), ``n_files``, ``runs`` (space-separated
+    ``task/arch/seed<seed>``; ``…/<file>`` for a file whose run's other files were made by other
+    software), ``differs_in`` (the keys whose values differ between the sets, the same in every row;
+    empty when one software made everything), then one column per provenance key.
+    """
+    schemas = {"data.h5": DATA_SCHEMA, "model.h5": MODEL_SCHEMA, "fixed_points.h5": FIXED_POINTS_SCHEMA}
+    files = {}   # provenance values -> {run name: [file names]}
+    for run_dir in run_dirs:
+        run = "{}/{}/seed{}".format(*parse_run_dir(run_dir))
+        for name, schema in schemas.items():
+            with read_h5(Path(run_dir, name), schema) as f:
+                values = tuple(provenance.from_attrs(f.attrs).values())
+            files.setdefault(values, {}).setdefault(run, []).append(name)
+    if not files:
+        raise ValueError("no runs to summarise")
+    by_size = sorted(files.items(), key=lambda item: -sum(map(len, item[1].values())))   # stable: ties keep order
+    differs = [key for k, key in enumerate(provenance.KEYS) if len({values[k] for values in files}) > 1]
+    rows = [{"set": number, "n_files": sum(map(len, runs.values())),
+             "runs": " ".join(run if len(names) == len(schemas) else " ".join(f"{run}/{name}" for name in names)
+                              for run, names in runs.items()),
+             "differs_in": " ".join(differs), **dict(zip(provenance.KEYS, values))}
+            for number, (values, runs) in enumerate(by_size, start=1)]
+    return pd.DataFrame.from_records(rows, columns=["set", "n_files", "runs", "differs_in", *provenance.KEYS])
+
+
+def provenance_verdict(table: pd.DataFrame) -> str:
+    """One plain sentence on a `provenance_table`: made by one software set, or by several and how they differ."""
+    if len(table) == 1:
+        return f"all {table['n_files'].sum()} files of the sweep were made by the same software and platform"
+    return (f"WARNING: the runs of this sweep were made by {len(table)} different software sets or platforms "
+            f"(they differ in: {table['differs_in'].iloc[0]}); the runs of each are listed in the provenance table")
 
 
 def write_runs_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:

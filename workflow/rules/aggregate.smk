@@ -38,12 +38,17 @@ rule aggregate:
             subcategory="all runs",
             labels={"figure": "training curves"},
         ),
+        provenance=report(
+            "results/summary/provenance.csv",
+            caption="../report/provenance.rst",
+            category="summary",
+            subcategory="all runs",
+            labels={"figure": "software provenance"},
+        ),
     log:
         "results/logs/aggregate.log",
     benchmark:
         "results/benchmarks/aggregate.tsv"
-    conda:
-        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),
@@ -54,4 +59,4 @@ rule aggregate:
         "python workflow/scripts/aggregate.py --runs {params.runs} --benchmarks results/benchmarks "
         "--runs-csv {output.runs_csv} --stable-counts-png {output.stable_counts_png} "
         "--stable-counts-pdf {output.stable_counts_pdf} --saddle-index-png {output.saddle_index_png} "
-        "--training-curves-png {output.training_curves_png} > {log} 2>&1"
+        "--training-curves-png {output.training_curves_png} --provenance {output.provenance} > {log} 2>&1"

@@ -21,7 +21,6 @@ CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 TASK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 RUN_DIR = "results/{task}/{arch}/seed{seed}"
 SECTIONS = ("data", "training", "fixed_points")
-PYTHON_ENV = "../envs/fixedpoints.yaml"
 
 
 def refuse(message):

@@ -7,8 +7,6 @@ rule generate_data:
         "results/benchmarks/generate_data/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
-    conda:
-        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),

@@ -10,8 +10,6 @@ rule find_fixed_points:
         "results/benchmarks/find_fixed_points/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
-    conda:
-        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),

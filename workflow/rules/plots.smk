@@ -24,8 +24,6 @@ rule plot_run:
         "results/benchmarks/plot_run/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
-    conda:
-        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),

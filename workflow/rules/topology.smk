@@ -10,8 +10,6 @@ rule topology:
         "results/benchmarks/topology/{task}/{arch}/seed{seed}.tsv"
     group:
         "run"  # one Slurm job per run: data -> train -> fixed points -> topology, plots
-    conda:
-        PYTHON_ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),
