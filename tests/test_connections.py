@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from fixedpoints.connections import (CONNECTION_DEFAULTS, END_KINDS, branch_directions, check_settings,
+from fixedpoints.connections import (END_KINDS, ConnectionSettings, branch_directions,
                                      trace_branches)
 from fixedpoints.fixed_points import FixedPoints, decompose
 
@@ -114,7 +114,7 @@ def test_a_branch_that_stalls_at_a_ghost_ends_on_a_slow_point():
     assert branches.end_node[right] == 2 and branches.first_node[right] == -1    # node 2: the first slow point
     # it stopped where the speed k·x(1+x)((x−1)² + a) < tol_speed: |x − 1| < sqrt(tol/(2k)) ≈ 4.5e-4
     x_end = branches.end_state[right]
-    assert abs(x_end[0] - 1) < np.sqrt(CONNECTION_DEFAULTS["tol_speed"] / (2 * k)) and abs(x_end[1]) < 1e-12
+    assert abs(x_end[0] - 1) < np.sqrt(ConnectionSettings.tol_speed / (2 * k)) and abs(x_end[1]) < 1e-12
     np.testing.assert_array_equal(branches.slow_position, [x_end])
     np.testing.assert_array_equal(branches.slow_candidate, [-1])
 
@@ -131,7 +131,7 @@ def test_a_slow_end_takes_the_name_of_the_candidate_near_it_and_a_short_budget_g
     assert kinds == ["attractor", "none"] and len(short.slow_position) == 0
     none = int(np.flatnonzero(short.end_kind == END_KINDS.index("none"))[0])
     assert short.steps[none] == 200 and short.end_node[none] == -1
-    assert short.path_length[none] <= CONNECTION_DEFAULTS["max_path_points"]
+    assert short.path_length[none] <= ConnectionSettings.max_path_points
 
 
 def test_a_ghost_that_is_fast_enough_is_passed_and_a_diverging_branch_has_no_end():
@@ -170,17 +170,17 @@ def test_same_inputs_same_numbers():
 def test_no_saddles_no_branches():
     fps = decoupled_fixed_points(1.5, 2)[np.array([0, 2])]                   # two attractors only
     branches = trace_branches(decoupled_step, {"w": 1.5}, fps, np.zeros(1))
-    assert branches.path.shape == (0, CONNECTION_DEFAULTS["max_path_points"], 2) and branches.end_state.shape == (0, 2)
+    assert branches.path.shape == (0, ConnectionSettings.max_path_points, 2) and branches.end_state.shape == (0, 2)
 
 
 @pytest.mark.parametrize("setting, value, expected", [
-    ("step_size", 0.0, "step_size must be a positive number"), ("max_steps", 1.5, "max_steps must be a positive integer"),
+    ("step_size", 0.0, "step_size must be a number > 0"), ("max_steps", 1.5, "max_steps must be an integer >= 1"),
     ("max_path_points", 2, "max_path_points must be an integer >= 3"), ("tol_speed", np.nan, "tol_speed must be"),
-    ("colour", 1, "unknown connection setting"),
+    ("colour", 1, "unknown connection option"),
 ])
 def test_bad_settings_are_named(setting, value, expected):
     with pytest.raises(ValueError, match=expected):
-        check_settings({setting: value})
+        trace_branches(decoupled_step, {"w": 1.5}, FixedPoints(np.zeros((0, 2))), np.zeros(1), **{setting: value})
 
 
 def test_fixed_points_without_eigenvectors_are_refused():

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
+from fixedpoints.connections import ConnectionSettings
 from fixedpoints.finder import FinderSettings, FixedPointFinder, SearchSettings
+from fixedpoints.memory import CensusSettings
 from fixedpoints.settings import Constraint, add_arguments, from_args, json_schema, values
 from fixedpoints.tasks import DataSettings
 from fixedpoints.training import TrainingSettings
@@ -17,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
 SECTIONS = {"data": [DataSettings], "training": [TrainingSettings],
-            "fixed_points": [SearchSettings, (FinderSettings, ["random_seed"])]}   # the run's seed is given apart
+            "fixed_points": [SearchSettings, (FinderSettings, ["random_seed"])],   # the run's seed is given apart
+            "memory": [(CensusSettings, ["dtype"])],                # the census computes in the finder's dtype
+            "topology": [(ConnectionSettings, ["chunk_steps", "verbose"])]}
 
 
 def section_schema(classes):
@@ -61,7 +65,8 @@ def test_constraints_accept_and_refuse_and_say_what_they_expect(constraint, good
     assert constraint.describe() == words
 
 
-@pytest.mark.parametrize("cls", [DataSettings, TrainingSettings, SearchSettings, FinderSettings])
+@pytest.mark.parametrize("cls", [DataSettings, TrainingSettings, SearchSettings, FinderSettings, CensusSettings,
+                                 ConnectionSettings])
 def test_script_options_round_trip_every_setting(cls):
     parser = argparse.ArgumentParser()
     add_arguments(parser, cls)

@@ -43,10 +43,9 @@ import jax
 import jax.numpy as jnp
 import networkx as nx
 import pandas as pd
-import yaml
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
-from fixedpoints.connections import CONNECTION_DEFAULTS, END_KINDS, trace_branches
+from fixedpoints.connections import END_KINDS, ConnectionSettings, trace_branches
 from fixedpoints.fixed_points import FixedPoints, decompose
 from fixedpoints.io import FileFormatError
 from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
@@ -89,7 +88,7 @@ def test_decoupled_graph_is_the_face_lattice_of_the_hypercube(dim):
     assert patterns == sorted("".join(p) for p in itertools.product("+-", repeat=dim))
     columns = graph_columns(graph)
     assert set(columns) == set(COLUMNS)
-    assert (columns["is_hypercube"], columns["n_slow_points"], columns["n_branches_no_end"]) == (True, 0, 0)
+    assert (columns["is_hypercube"], columns["n_slow_ends"], columns["n_branches_no_end"]) == (True, 0, 0)
 
 
 def decoupled_cell(rnn_type, w=1.5):
@@ -160,7 +159,7 @@ def test_a_slow_end_is_a_slow_node_not_an_attractor():
     assert kinds == {0: "attractor", 1: "saddle", 2: "slow"}
     assert set(graph.edges) == {(1, 0), (1, 2)} and graph.nodes[2]["label"] == "slow"
     columns = graph_columns(graph)
-    assert (columns["is_hypercube"], columns["n_slow_points"], columns["n_index1_edges"]) == (False, 1, 0)
+    assert (columns["is_hypercube"], columns["n_slow_ends"], columns["n_index1_edges"]) == (False, 1, 0)
 
 
 # -- graph.h5 ---------------------------------------------------------------------------------------
@@ -273,7 +272,7 @@ def test_trained_nets_are_hypercubes_and_every_branch_ends_where_a_simulation_en
         J = numpy_jacobian(params, x_star)
         lam = direction @ J @ direction
         assert abs(lam) > 1 and np.linalg.norm(J @ direction - lam * direction) < 1e-4
-        x0 = x_star + branches.sign[row] * CONNECTION_DEFAULTS["step_size"] * direction
+        x0 = x_star + branches.sign[row] * ConnectionSettings.step_size * direction
         assert END_KINDS[branches.end_kind[row]] == "attractor"
         assert simulated_end(x0[None])[0] == branches.end_node[row]
     # every index-1 saddle: ± its own numpy eigenvector leads to two attractors one bit apart, as the graph says
@@ -317,15 +316,6 @@ def test_a_run_without_fixed_points_gives_an_empty_graph(tmp_path):
     loaded = load_graph(tmp_path / "graph.h5")
     assert loaded.number_of_nodes() == 0 and loaded.graph["skipped_reason"] == "training diverged"
     assert run_columns(tmp_path / "graph.h5") == dict.fromkeys(COLUMNS)
-
-
-def test_schema_and_config_defaults_equal_the_library_defaults():
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    defaults = {key: spec["default"] for key, spec in schema["topology"]["properties"].items()}
-    assert defaults == {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in ("chunk_steps", "verbose")}
-    assert config["topology"] == defaults
-    assert schema["topology"]["additionalProperties"] is False and schema["topology"]["description"]
 
 
 # -- figures ----------------------------------------------------------------------------------------

@@ -21,13 +21,17 @@ import yaml
 
 from fixedpoints import FlipFlopData, load_data, load_history, load_model
 from fixedpoints.fixed_points import load_fixed_points
+from fixedpoints.memory import COUNT_COLUMNS as MEMORY_COLUMNS
+from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
+from fixedpoints.topology import COLUMNS as GRAPH_COLUMNS
+from fixedpoints.topology import run_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
 RUN_RULES = ("generate_data", "train", "find_fixed_points", "topology", "plot_run")
 RUNS_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss", "final_valid_loss",
-                "converged", "diverged", "n_fixed_points", "n_stable"]
+                "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
 
 
 def snakemake(workdir, *args, timeout=600):
@@ -192,7 +196,8 @@ def test_runs_csv_matches_the_run_files(sweep):
     runs = read_runs_csv(workdir / "results" / "summary" / "runs.csv")
     d_max = max(task["n_hidden"] for task in config["tasks"].values())
     assert list(runs.columns) == RUNS_COLUMNS + [f"n_index_{k}" for k in range(d_max + 1)] + [
-        "expected_stable", "expected_total", "wall_s_data", "wall_s_train", "wall_s_fixed_points"]
+        *MEMORY_COLUMNS, *GRAPH_COLUMNS, "expected_stable", "expected_total", "wall_s_data", "wall_s_train",
+        "wall_s_fixed_points", "wall_s_topology"]
     folders = run_dirs(workdir, config)
     assert len(runs) == len(folders)
     for row in runs.itertuples():
@@ -208,8 +213,15 @@ def test_runs_csv_matches_the_run_files(sweep):
         for k in range(d_max + 1):
             assert getattr(row, f"n_index_{k}") == np.sum(unique.n_unstable == k)
         assert (row.expected_stable, row.expected_total) == (2 ** n_bits, 3 ** n_bits)
+        with h5py.File(folder / "fixed_points.h5") as f:
+            assert row.n_slow == f["slow"]["xstar"].shape[0]
+            memories = load_memories(f["memories"])
+        assert [getattr(row, c) for c in MEMORY_COLUMNS] == [getattr(memories, c) for c in MEMORY_COLUMNS]
+        assert {c: getattr(row, c) for c in GRAPH_COLUMNS} == run_columns(folder / "graph.h5")
+        # the tiny sweep's 2-bit tanh nets hold their 4 memories at 4 attractors joined as a square
+        assert (row.n_stable, row.n_memories, row.n_memories_at_stable_points, row.is_hypercube) == (4, 4, 4, True)
         for column, rule in (("wall_s_data", "generate_data"), ("wall_s_train", "train"),
-                             ("wall_s_fixed_points", "find_fixed_points")):
+                             ("wall_s_fixed_points", "find_fixed_points"), ("wall_s_topology", "topology")):
             bench = workdir / "results" / "benchmarks" / rule / row.task / row.arch / f"seed{row.seed}.tsv"
             assert math.isclose(getattr(row, column), pd.read_csv(bench, sep="\t")["s"].iloc[0])
 

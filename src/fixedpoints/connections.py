@@ -29,7 +29,7 @@ chunks so that progress can be printed), in float64 whatever the dtype of the pa
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import sys
 from functools import partial
 from typing import Callable, NamedTuple
@@ -40,19 +40,24 @@ import numpy as np
 
 from .fixed_points import cluster_labels
 from .models import FAST_COMPILE
+from .settings import from_mapping, setting, validate
 
-CONNECTION_DEFAULTS = dict(step_size=1e-3, max_steps=10000, tol_near=0.05, tol_speed=1e-7, max_path_points=200,
-                           chunk_steps=1000, verbose=False)
-"""Every setting of `trace_branches` with its default (``chunk_steps``: steps between progress lines)."""
+@dataclasses.dataclass(kw_only=True, frozen=True)
+class ConnectionSettings:
+    """The settings of `trace_branches` (in the sweep, the config section ``topology``)."""
 
-_CHECKS = {
-    "step_size": (lambda v: v > 0, "a positive number"),
-    "max_steps": (lambda v: int(v) == v and v >= 1, "a positive integer"),
-    "tol_near": (lambda v: v > 0, "a positive number"),
-    "tol_speed": (lambda v: v > 0, "a positive number"),
-    "max_path_points": (lambda v: int(v) == v and v >= 3, "an integer >= 3"),
-    "chunk_steps": (lambda v: int(v) == v and v >= 1, "a positive integer"),
-}
+    step_size: float = setting(1e-3, "distance of a branch's first point from its saddle, along the unstable "
+                                     "direction", gt=0)
+    max_steps: int = setting(10000, "map applications at most per branch (then the branch has no end)", ge=1)
+    tol_near: float = setting(0.05, "distance at which a branch is near a fixed point or slow candidate", gt=0)
+    tol_speed: float = setting(1e-7, "a branch stops where the speed ||F(x) - x|| is below this", gt=0)
+    max_path_points: int = setting(200, "points kept of each branch's path (decimated evenly in steps)", ge=3)
+    chunk_steps: int = setting(1000, "steps between progress lines", ge=1)
+    verbose: bool = setting(False, "progress lines on stderr")
+
+    def __post_init__(self):
+        validate(self)
+
 
 END_KINDS = ("attractor", "saddle", "slow", "none")
 """How a branch ends; `Branches.end_kind` holds the position in this tuple."""
@@ -90,23 +95,6 @@ class Branches(NamedTuple):
     path_length: np.ndarray
     slow_position: np.ndarray
     slow_candidate: np.ndarray
-
-
-def check_settings(settings: dict) -> dict:
-    """The settings of `CONNECTION_DEFAULTS` updated by ``settings``; ValueError names a bad one."""
-    unknown = sorted(set(settings) - set(CONNECTION_DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown connection setting(s) {unknown}; expected some of {sorted(CONNECTION_DEFAULTS)}")
-    merged = {**CONNECTION_DEFAULTS, **settings}
-    for name, (ok, expected) in _CHECKS.items():
-        value = merged[name]
-        try:
-            valid = bool(ok(value)) and math.isfinite(value)
-        except (TypeError, ValueError, OverflowError):
-            valid = False
-        if not valid:
-            raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return merged
 
 
 def branch_directions(eigval_nxd, eigvec_nxdxd, n_unstable_n) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -271,12 +259,12 @@ def trace_branches(step: Callable, params, fixed_points, u, *, slow_xstar=None, 
         ``is_stable`` [n]).
       u: the constant input [m] at which the points are fixed.
       slow_xstar: the run's slow candidates [s, d] (optional), which name the slow ends near them.
-      settings: any of `CONNECTION_DEFAULTS` (``step_size`` ε, ``max_steps``, ``tol_near``,
+      settings: any field of `ConnectionSettings` (``step_size`` ε, ``max_steps``, ``tol_near``,
         ``tol_speed``, ``max_path_points``, ``chunk_steps``, ``verbose``: progress on stderr).
     """
     from .finder import x64_scope
 
-    options = check_settings(settings)
+    options = from_mapping(ConnectionSettings, settings, "connection")
     xstar = np.asarray(fixed_points.xstar, np.float64)
     if xstar.ndim != 2:
         raise ValueError(f"fixed_points.xstar must have shape [n, d], got {xstar.shape}")
@@ -293,18 +281,18 @@ def trace_branches(step: Callable, params, fixed_points, u, *, slow_xstar=None, 
     u = np.asarray(u, np.float64).reshape(-1)
     saddle, eig_index, sign, direction = branch_directions(arrays["eigval_J_xstar"], arrays["eigvec_J_xstar"],
                                                            arrays["n_unstable"])
-    b, n_path = len(saddle), int(options["max_path_points"])
-    x0 = xstar[saddle] + (sign * options["step_size"])[:, None] * direction
-    log = partial(print, file=sys.stderr, flush=True) if options["verbose"] else (lambda *_: None)
+    b, n_path = len(saddle), int(options.max_path_points)
+    x0 = xstar[saddle] + (sign * options.step_size)[:, None] * direction
+    log = partial(print, file=sys.stderr, flush=True) if options.verbose else (lambda *_: None)
     log(f"topology: {b} branches from {int(np.sum(arrays['n_unstable'] > 0))} saddles, state size {d}")
     with x64_scope():
         state = _initial_state(x0.reshape(b, d), n_path)
         params64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), params)
         statics = (jnp.asarray(u), jnp.asarray(xstar), jnp.asarray(arrays["is_stable"], bool),
-                   jnp.asarray(saddle, jnp.int64), float(options["tol_near"]), float(options["tol_speed"]))
-        t, max_steps = 0, int(options["max_steps"])
+                   jnp.asarray(saddle, jnp.int64), float(options.tol_near), float(options.tol_speed))
+        t, max_steps = 0, int(options.max_steps)
         while b and t < max_steps:
-            t_end = min(t + int(options["chunk_steps"]), max_steps)
+            t_end = min(t + int(options.chunk_steps), max_steps)
             state = _run_chunk(step, params64, *statics, state, jnp.asarray(t_end, jnp.int64))
             t, running = int(state.t), int(jnp.sum(state.active))
             log(f"topology: step {t}/{max_steps}, {running}/{b} branches running")
@@ -312,7 +300,7 @@ def trace_branches(step: Callable, params, fixed_points, u, *, slow_xstar=None, 
                 break
         state = jax.tree_util.tree_map(np.asarray, _finish(state) if b else state)
     end_kind, end_node = state.end_kind.copy(), state.end_node.copy()
-    which, slow_position, slow_candidate = _slow_nodes(state.x, end_kind == SLOW, slow, float(options["tol_near"]))
+    which, slow_position, slow_candidate = _slow_nodes(state.x, end_kind == SLOW, slow, float(options.tol_near))
     end_node[which >= 0] = n + which[which >= 0]
     return Branches(saddle=saddle, eig_index=eig_index, sign=sign, direction=direction.reshape(b, d),
                     end_kind=end_kind, end_node=end_node, end_state=state.x, steps=state.steps,

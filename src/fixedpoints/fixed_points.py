@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
+import h5py
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -259,10 +260,12 @@ class FixedPoints:
 
     # -- files --------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, all_fps: "FixedPoints | None" = None, hiddens=None,
-             attrs: Mapping | None = None, slow_fps: "FixedPoints | None" = None) -> None:
+             attrs: Mapping | None = None, slow_fps: "FixedPoints | None" = None,
+             extra_groups: Mapping[str, Callable[[h5py.Group], None]] | None = None) -> None:
         """Write ``fixed_points.h5`` atomically: root attrs = hyperparameters (+ ``attrs``), group
         ``unique`` (this set), ``all`` (``all_fps``, or this set when absent), ``states/hiddens``,
-        and, when given, ``slow`` (the slow or marginal candidates, with their certificate)."""
+        when given ``slow`` (the slow and marginal points, with their certificate), and one group per entry
+        of ``extra_groups`` (name → a function that writes it, e.g. the memory census's ``memories``)."""
         all_fps = self if all_fps is None else all_fps
         d = self.n_states
         hiddens = np.zeros((0, 0, d), np.float32) if hiddens is None else np.asarray(hiddens)
@@ -278,6 +281,8 @@ class FixedPoints:
                 for field, value in fps.fields().items():
                     write_array(group, field, value)   # Fletcher-32: a flipped byte is detected
             write_array(f.create_group("states"), "hiddens", hiddens)
+            for name, write in dict(extra_groups or {}).items():
+                write(f.create_group(name))
 
     @classmethod
     def load(cls, path: str | os.PathLike, group: str = "unique") -> "FixedPoints":

@@ -6,11 +6,16 @@ A run's files live in ``{root}/{task}/{arch}/seed{seed}/`` (``data.h5``, ``model
 where there is none. Columns of the table, in order:
 
 ``task, arch, seed, n_bits, n_hidden, epochs, final_train_loss, final_valid_loss, converged,
-diverged, n_fixed_points, n_stable, n_index_0 … n_index_D, expected_stable, expected_total,
-wall_s_data, wall_s_train, wall_s_fixed_points``
+diverged, n_fixed_points, n_stable, n_slow, n_index_0 … n_index_D, n_memories,
+n_memories_at_stable_points, n_memories_at_slow_points, is_hypercube, n_index1_edges, graph_hash,
+skeleton_hash, n_slow_ends, n_branches_no_end, expected_stable, expected_total, wall_s_data, wall_s_train,
+wall_s_fixed_points, wall_s_topology``
 
+``n_slow`` counts the run's slow and marginal points (the ``slow`` group of fixed_points.h5);
 ``n_index_k`` counts the unique fixed points with exactly k Jacobian eigenvalues of modulus > 1
-(k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0);
+(k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0); the
+``n_memories…`` columns are the memory census (`fixedpoints.memory`), the graph columns those of
+`fixedpoints.topology.graph_columns` (from ``graph.h5``, absent: NA);
 ``expected_stable = 2^N`` and ``expected_total = 3^N`` are the idealised counts of an N-bit
 flip-flop. A diverged run, or one whose fixed-point analysis was skipped (root attribute
 ``skipped_reason``), has missing (NA) counts: nothing was analysed.
@@ -29,19 +34,25 @@ import pandas as pd
 from . import provenance
 from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
 from .io import DATA_SCHEMA, MODEL_SCHEMA, FileFormatError, atomic_path, load_data, load_history, load_model, read_h5
+from . import topology
+from .memory import COUNT_COLUMNS as MEMORY_COLUMNS
+from .memory import memory_columns
 from .topology import index_census
 
-STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points"}
+STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points", "topology": "topology"}
 """Stage name in the table (``wall_s_<stage>``) → Snakemake rule writing its benchmark file."""
 
 RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
 
 HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
-                "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable"]
+                "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
+ANALYSIS_COLUMNS = [*MEMORY_COLUMNS, *topology.COLUMNS]
 TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
-COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable",
+COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "n_slow",
+                                        *MEMORY_COLUMNS, "n_index1_edges", "n_slow_ends", "n_branches_no_end",
                                         "expected_stable", "expected_total")},
                 "converged": "boolean", "diverged": bool, "final_train_loss": float, "final_valid_loss": float,
+                "is_hypercube": "boolean", "graph_hash": "string", "skeleton_hash": "string",
                 **{f"wall_s_{stage}": float for stage in STAGES}}
 """Column types of the table (nullable integers and booleans: NA where a value does not exist)."""
 
@@ -84,8 +95,9 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
            "final_train_loss": history.final_train_loss if history is not None else np.nan,
            "final_valid_loss": history.final_valid_loss if history is not None else np.nan,
            "converged": bool(history.converged) if history is not None else pd.NA,
-           "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "index_counts": None,
-           "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits}
+           "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "n_slow": pd.NA, "index_counts": None,
+           "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits,
+           **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA)}
     if not diverged and "skipped_reason" not in found["attrs"]:
         unique = found["unique"]
         if unique.n_unstable is None or unique.is_stable is None:
@@ -94,10 +106,25 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
         row["n_fixed_points"] = unique.n
         row["n_stable"] = int(np.sum(unique.is_stable))
         row["index_counts"] = index_census(unique.n_unstable, rnn.state_size)
+        row.update(slow_and_memory_columns(run_dir / "fixed_points.h5"))
+        if (run_dir / "graph.h5").is_file():
+            row.update({k: pd.NA if v is None else v for k, v in topology.run_columns(run_dir / "graph.h5").items()})
     for stage, rule in STAGES.items():
         path = None if benchmarks is None else Path(benchmarks, rule, task, arch, f"seed{seed}.tsv")
         row[f"wall_s_{stage}"] = benchmark_wall_s(path)
     return row
+
+
+def slow_and_memory_columns(path: str | os.PathLike) -> dict:
+    """``n_slow`` (rows of the ``slow`` group) and the memory census's columns of a ``fixed_points.h5``
+    (NA where the file has no such group)."""
+    with read_h5(path, FIXED_POINTS_SCHEMA) as f:
+        n_slow = int(f["slow"]["xstar"].shape[0]) if "slow" in f else pd.NA
+        try:
+            memories = memory_columns(f["memories"] if "memories" in f else None)
+        except ValueError as error:
+            raise FileFormatError(f"{path}: {error}") from None
+    return {"n_slow": n_slow, **memories}
 
 
 def runs_table(rows: Sequence[Mapping]) -> pd.DataFrame:
@@ -108,12 +135,12 @@ def runs_table(rows: Sequence[Mapping]) -> pd.DataFrame:
     index_columns = [f"n_index_{k}" for k in range(max_d + 1)]
     records = []
     for row in rows:
-        record = {key: row[key] for key in HEAD_COLUMNS + TAIL_COLUMNS}
+        record = {key: row[key] for key in HEAD_COLUMNS + ANALYSIS_COLUMNS + TAIL_COLUMNS}
         counts = row["index_counts"]
         for k, column in enumerate(index_columns):
             record[column] = pd.NA if counts is None else int(counts[k]) if k < len(counts) else 0
         records.append(record)
-    table = pd.DataFrame.from_records(records, columns=HEAD_COLUMNS + index_columns + TAIL_COLUMNS)
+    table = pd.DataFrame.from_records(records, columns=HEAD_COLUMNS + index_columns + ANALYSIS_COLUMNS + TAIL_COLUMNS)
     return table.astype({**COLUMN_TYPES, **{c: "Int64" for c in index_columns}})
 
 
@@ -179,7 +206,7 @@ def write_runs_csv(table: pd.DataFrame, path: str | os.PathLike) -> None:
 def read_runs_csv(path: str | os.PathLike) -> pd.DataFrame:
     """Read a runs table written by `write_runs_csv`, with the same column types."""
     table = pd.read_csv(path)
-    missing = [c for c in HEAD_COLUMNS + TAIL_COLUMNS if c not in table.columns]
+    missing = [c for c in HEAD_COLUMNS + ANALYSIS_COLUMNS + TAIL_COLUMNS if c not in table.columns]
     if missing:
         raise FileFormatError(f"{path}: not a runs table, missing column(s) {missing}")
     index_columns = [c for c in table.columns if c.startswith("n_index_")]

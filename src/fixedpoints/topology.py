@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from .io import FileFormatError, atomic_h5, attr_text, read_array, read_attr, read_h5, write_array
+from .settings import from_mapping, values
 
 
 def n_bit_index_counts(n_bits: int) -> np.ndarray:
@@ -69,7 +70,7 @@ is not stable (|λ| = 1), and a slow point where a branch came to rest with no f
 WL_ITERATIONS = 4
 """Neighbourhood aggregations of the graph hash: enough to see from the top saddle of a 4-bit net
 (index 4) down to the attractors."""
-COLUMNS = ("is_hypercube", "n_index1_edges", "graph_hash", "skeleton_hash", "n_slow_points", "n_branches_no_end")
+COLUMNS = ("is_hypercube", "n_index1_edges", "graph_hash", "skeleton_hash", "n_slow_ends", "n_branches_no_end")
 """The runs.csv columns of a run's graph (`graph_columns`)."""
 
 
@@ -207,7 +208,7 @@ def skeleton_hash(graph: nx.DiGraph) -> str:
 
 def graph_columns(graph: nx.DiGraph) -> dict:
     """The runs.csv columns of a run's graph (`COLUMNS`): ``is_hypercube`` (None without output
-    patterns), ``n_index1_edges``, ``graph_hash``, ``skeleton_hash``, ``n_slow_points`` (slow nodes) and
+    patterns), ``n_index1_edges``, ``graph_hash``, ``skeleton_hash``, ``n_slow_ends`` (slow nodes: branches that ended at a slow point) and
     ``n_branches_no_end`` (branches that reached the step budget). A skipped run (graph attribute
     ``skipped_reason``) gives None for each."""
     if graph.graph.get("skipped_reason"):
@@ -219,7 +220,7 @@ def graph_columns(graph: nx.DiGraph) -> dict:
     return {"is_hypercube": is_hypercube(graph) if graph.graph.get("n_outputs") else None,
             "n_index1_edges": n_index1_edges(graph), "graph_hash": graph_hash(graph),
             "skeleton_hash": skeleton_hash(graph),
-            "n_slow_points": len(nodes_of_kind(graph, "slow")), "n_branches_no_end": no_end}
+            "n_slow_ends": len(nodes_of_kind(graph, "slow")), "n_branches_no_end": no_end}
 
 
 def run_columns(graph_path: str | os.PathLike) -> dict:
@@ -313,18 +314,18 @@ def run_graph(model_path: str | os.PathLike, fixed_points_path: str | os.PathLik
     """The saddle–attractor graph of one run from its ``model.h5`` and ``fixed_points.h5``.
 
     The branches are traced (`connections.trace_branches`, ``settings`` any of
-    `connections.CONNECTION_DEFAULTS`) with the model's own step at the constant input of the fixed
+    `connections.ConnectionSettings`) with the model's own step at the constant input of the fixed
     points, the ``slow`` group naming slow ends; attractors carry the sign pattern of the model's
     readout. A file without fixed points gives an empty graph (keeping its ``skipped_reason``).
     """
     import time
 
-    from .connections import check_settings, trace_branches
+    from .connections import ConnectionSettings, trace_branches
     from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
     from .io import load_model
     from .models import STEP_FUNCTIONS, readout
 
-    options = check_settings(settings)
+    options = from_mapping(ConnectionSettings, settings, "connection")
     rnn = load_model(model_path)
     with read_h5(fixed_points_path, FIXED_POINTS_SCHEMA) as f:
         groups = ("unique", "slow") if "slow" in f else ("unique",)
@@ -339,12 +340,13 @@ def run_graph(model_path: str | os.PathLike, fixed_points_path: str | os.PathLik
         raise ValueError(f"{fixed_points_path}: the fixed points are at different inputs; a graph needs one constant "
                          f"input")
     reason = loaded["attrs"].get("skipped_reason")
-    attrs = {**{k: v for k, v in options.items() if k not in ("verbose", "chunk_steps")},
+    attrs = {**{k: v for k, v in values(options).items() if k not in ("verbose", "chunk_steps")},
              "model": str(model_path), "fixed_points": str(fixed_points_path), "rnn_type": rnn.rnn_type,
              **({"skipped_reason": attr_text(reason)} if reason else {})}
     start = time.perf_counter()
     try:
-        branches = trace_branches(STEP_FUNCTIONS[rnn.rnn_type], rnn.params, fps, u, slow_xstar=slow, **options)
+        branches = trace_branches(STEP_FUNCTIONS[rnn.rnn_type], rnn.params, fps, u, slow_xstar=slow,
+                                  **values(options))
     except ValueError as error:
         raise ValueError(f"{fixed_points_path}: {error}") from None
     attrs["wall_s"] = time.perf_counter() - start

@@ -7,7 +7,11 @@ rule aggregate:
         data=run_files("data.h5"),
         models=run_files("model.h5"),
         fixed_points=run_files("fixed_points.h5"),
-        benchmarks=benchmark_files("generate_data") + benchmark_files("train") + benchmark_files("find_fixed_points"),
+        graphs=run_files("graph.h5"),
+        benchmarks=benchmark_files("generate_data")
+        + benchmark_files("train")
+        + benchmark_files("find_fixed_points")
+        + benchmark_files("topology"),
     output:
         runs_csv=report(
             "results/summary/runs.csv",

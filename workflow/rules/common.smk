@@ -20,7 +20,7 @@ CONFIG_FILE = "config.yaml"
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 TASK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 RUN_DIR = "results/{task}/{arch}/seed{seed}"
-SECTIONS = ("data", "training", "fixed_points")
+SECTIONS = ("data", "training", "fixed_points", "memory", "topology")
 
 
 def refuse(message):

@@ -16,6 +16,7 @@ rule find_fixed_points:
         runtime=attempt_scaled(30),
     params:
         options=section_options("fixed_points"),
+        memory=section_options("memory"),
     shell:
         "python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "
-        "--seed {wildcards.seed} --out {output.fixed_points} {params.options} > {log} 2>&1"
+        "--seed {wildcards.seed} --out {output.fixed_points} {params.options} {params.memory} > {log} 2>&1"

@@ -15,7 +15,7 @@ rule topology:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
     params:
-        options=cli_options(config["topology"]),
+        options=section_options("topology"),
     shell:
         "python workflow/scripts/topology.py --model {input.model} --fixed-points {input.fixed_points} "
         "--out {output.graph} {params.options} > {log} 2>&1"

@@ -1,7 +1,9 @@
-"""Find the fixed points and slow points of a trained RNN at a constant input and write fixed_points.h5.
+"""Find the fixed points and slow points of a trained RNN at a constant input, take the census of its
+memories, and write fixed_points.h5.
 
-The starts are sampled from the network's state trajectories on the test trials of data.h5. A
-model whose training diverged gives a valid file with zero fixed points and a root attribute
+The starts are sampled from the network's state trajectories on the test trials of data.h5; the memory
+census runs the network on from those trials' states with zero input (group ``memories``). A model whose
+training diverged gives a valid file with zero fixed points, no census and a root attribute
 ``skipped_reason``, so that a sweep goes on.
 """
 
@@ -13,6 +15,7 @@ import numpy as np
 from fixedpoints import FixedPointFinder, FixedPoints, load_data, load_history, load_model
 from fixedpoints.cli import run_script
 from fixedpoints.finder import FinderSettings, SearchSettings
+from fixedpoints.memory import CensusSettings, memory_census, save_memories
 from fixedpoints.settings import add_arguments, from_args, values
 
 GIVEN_APART = {"random_seed"}   # the run's seed, given as --seed
@@ -42,9 +45,11 @@ def main(argv=None):
                         help="seed for sampling the starts (default: %(default)s)")
     add_arguments(parser, FinderSettings, exclude=GIVEN_APART)
     add_arguments(parser, SearchSettings)
+    add_arguments(parser, CensusSettings, exclude=["dtype"])
     args = parser.parse_args(argv)
     settings = from_args(FinderSettings, args, random_seed=args.seed)
     search = values(from_args(SearchSettings, args))
+    census_settings = from_args(CensusSettings, args, dtype=settings.dtype)
     rnn, history = load_model(args.model), load_history(args.model)
     splits, attrs = load_data(args.data)
     if attrs["n_bits"] != rnn.n_inputs:
@@ -61,7 +66,12 @@ def main(argv=None):
                                                      "skipped_reason": "training diverged"})
         return
     unique_fps, all_fps = finder.find_fixed_points(hiddens, u, **search)
-    unique_fps.save(args.out, all_fps=all_fps, hiddens=hiddens, attrs=extra, slow_fps=finder.result.slow_points)
+    slow = finder.result.slow_points
+    census = memory_census(rnn, splits["test"]["inputs"], splits["test"]["targets"], unique_fps, slow,
+                           **values(census_settings))
+    print(census.summary_line(), file=sys.stderr)
+    unique_fps.save(args.out, all_fps=all_fps, hiddens=hiddens, attrs=extra, slow_fps=slow,
+                    extra_groups={"memories": lambda group: save_memories(group, census)})
 
 
 if __name__ == "__main__":

@@ -10,15 +10,9 @@ import argparse
 import sys
 
 from fixedpoints.cli import run_script
-from fixedpoints.connections import CONNECTION_DEFAULTS
+from fixedpoints.connections import ConnectionSettings
+from fixedpoints.settings import add_arguments, from_args, values
 from fixedpoints.topology import run_graph, save_graph
-
-HELP = {"step_size": "distance of the first point of a branch from its saddle",
-        "max_steps": "map applications at most per branch (then: no end)",
-        "tol_near": "distance at which a branch is near a fixed point or slow candidate",
-        "tol_speed": "a branch stops where ||F(x) - x|| is below this",
-        "max_path_points": "points kept of each branch's path (decimated)",
-        "chunk_steps": "steps between progress lines"}
 
 
 def main(argv=None):
@@ -26,15 +20,12 @@ def main(argv=None):
     parser.add_argument("--model", required=True, help="model.h5 written by train.py (required)")
     parser.add_argument("--fixed-points", required=True, help="fixed_points.h5 of the model (required)")
     parser.add_argument("--out", required=True, help="graph.h5 to write (required)")
-    for name, text in HELP.items():
-        default = CONNECTION_DEFAULTS[name]
-        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
-                            help=f"{text} (default: %(default)s)")
+    add_arguments(parser, ConnectionSettings, exclude=["verbose"])
     parser.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=True,
                         help="progress on stderr (default: %(default)s)")
-    args = vars(parser.parse_args(argv))
-    model, fixed_points, out = (args.pop(key) for key in ("model", "fixed_points", "out"))
-    save_graph(out, run_graph(model, fixed_points, **args))
+    args = parser.parse_args(argv)
+    settings = from_args(ConnectionSettings, args, verbose=args.verbose)
+    save_graph(args.out, run_graph(args.model, args.fixed_points, **values(settings)))
 
 
 if __name__ == "__main__":
