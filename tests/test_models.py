@@ -102,3 +102,25 @@ def test_errors_name_the_bad_value():
     arrays["w_hh"] = np.zeros((4, 5))
     with pytest.raises(ValueError, match="'w_hh' has shape"):
         params_from_arrays("tanh", arrays)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.pop("w_hh"), r"^RNN\('tanh'\): missing parameter 'w_hh' for rnn_type 'tanh'$"),
+    (lambda p: p.update(w_hr=np.zeros((4, 4))), r"^RNN\('tanh'\): unknown parameter\(s\) \['w_hr'\]"),
+    (lambda p: p.update(b_h=np.zeros(5)), r"^RNN\('tanh'\): parameter 'b_h' has shape \(5,\), expected \(4,\)$"),
+    (lambda p: p.update(w_out=np.full((4, 3), np.nan)), r"^RNN\('tanh'\): parameter 'w_out' contains NaN"),
+])
+def test_a_network_from_given_weights_is_checked_against_the_cell(change, message):
+    params = {k: np.asarray(v) for k, v in RNN.init("tanh", 3, 4, 3).params.items()}
+    change(params)
+    with pytest.raises(ValueError, match=message):
+        RNN("tanh", params)
+
+
+def test_a_network_from_given_weights_keeps_them_as_float32_and_defaults_h0():
+    params = {k: np.asarray(v, np.float64) for k, v in RNN.init("gru", 2, 3, 2, seed=1).params.items()
+              if k != "h0"}
+    rnn = RNN("gru", params)
+    assert rnn.params["h0"].shape == (3,) and not np.any(rnn.params["h0"])
+    assert all(v.dtype == np.float32 for v in rnn.params.values())
+    np.testing.assert_array_equal(rnn.params["w_hn"], params["w_hn"].astype(np.float32))

@@ -160,6 +160,14 @@ _run_rnn_jit = jax.jit(run_rnn, static_argnums=0, compiler_options=FAST_COMPILE)
 class RNN:
     """A recurrent network: ``rnn_type`` plus a parameter dict (a JAX pytree).
 
+    ``RNN(rnn_type, params)`` builds one from given weights (your own network), checked against the
+    cell: ``params`` must hold exactly the names of `parameter_shapes` (``h0`` may be left out: zeros),
+    with consistent shapes and finite values — tanh: ``w_ih`` [m, n], ``w_hh`` [n, n], ``b_h`` [n];
+    GRU: ``w_ir, w_iz, w_in`` [m, n], ``w_hr, w_hz, w_hn`` [n, n], ``b_r, b_z, b_n`` [n]; LSTM:
+    ``w_ii, w_if, w_ig, w_io`` [m, n], ``w_hi, w_hf, w_hg, w_ho`` [n, n], ``b_i, b_f, b_g, b_o`` [n]; and for
+    all ``w_out`` [n, out], ``b_out`` [out]. Anything else raises one ValueError naming the parameter.
+    The weights are stored as float32. `RNN.init` draws fresh weights.
+
     ``rnn(inputs[b,t,m], hidden[b,d]=None)`` follows the seed's contract: for ``t > 1`` it returns
     (outputs [b,t,out], states [b,t,d]); for ``t == 1`` it returns (outputs [b,1,out], h_next [b,d]),
     which is what a fixed-point finder calls.
@@ -167,7 +175,7 @@ class RNN:
 
     def __init__(self, rnn_type: str, params: Mapping[str, jax.Array]):
         self.rnn_type = check_rnn_type(rnn_type)
-        self.params = dict(params)
+        self.params = params_from_arrays(self.rnn_type, params, source=f"RNN({self.rnn_type!r})")
 
     @classmethod
     def init(cls, rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int, seed: int = 0) -> "RNN":
