@@ -25,7 +25,7 @@ from fixedpoints.summary import read_runs_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
-RUN_RULES = ("generate_data", "train", "find_fixed_points", "plot_run")
+RUN_RULES = ("generate_data", "train", "find_fixed_points", "continuation", "plot_run")
 RUNS_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss", "final_valid_loss",
                 "converged", "diverged", "n_fixed_points", "n_stable"]
 
@@ -148,8 +148,11 @@ def test_sweep_figures_logs_and_benchmarks_exist(sweep):
             assert (folder / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         for rule in RUN_RULES:
             log = workdir / "results" / "logs" / rule / task / arch / f"seed{seed}.log"
-            assert log.read_text().startswith("job started"), log
-            assert "threads=1" in log.read_text() and "intra_op_parallelism_threads=1" in log.read_text()
+            if rule == "continuation":   # a rule in the simple style: the script's own progress lines
+                assert "continuation: done" in log.read_text(), log
+            else:
+                assert log.read_text().startswith("job started"), log
+                assert "threads=1" in log.read_text() and "intra_op_parallelism_threads=1" in log.read_text()
             bench = pd.read_csv(workdir / "results" / "benchmarks" / rule / task / arch / f"seed{seed}.tsv", sep="\t")
             assert bench["s"].iloc[0] > 0
     summary = workdir / "results" / "summary"
@@ -206,8 +209,8 @@ def test_a_new_seed_runs_only_that_run_and_the_aggregate(sweep, tmp_path):
 
 
 @pytest.mark.parametrize("section, key, reruns", [
-    ("training", "max_epochs", ("train", "find_fixed_points", "plot_run")),
-    ("fixed_points", "noise_scale", ("find_fixed_points", "plot_run")),
+    ("training", "max_epochs", ("train", "find_fixed_points", "continuation", "plot_run")),
+    ("fixed_points", "noise_scale", ("find_fixed_points", "continuation", "plot_run")),
     ("data", "p", RUN_RULES),
 ])
 def test_a_changed_setting_reruns_exactly_what_depends_on_it(sweep, tmp_path, section, key, reruns):
@@ -227,11 +230,12 @@ def test_a_deleted_model_reruns_exactly_its_run(sweep):
     folders = run_dirs(workdir, config)
     key = sorted(folders)[-1]
     (folders[key] / "model.h5").unlink()
-    assert planned_jobs(workdir) == sorted([(rule, key[2]) for rule in ("train", "find_fixed_points", "plot_run")]
+    assert planned_jobs(workdir) == sorted([(rule, key[2]) for rule in ("train", "find_fixed_points", "continuation",
+                                                                         "plot_run")]
                                            + [("aggregate", None), ("all", None)], key=str)
     before = {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*.h5")}
     result = snakemake(workdir, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
     changed = {path for path, mtime in before.items() if path.stat().st_mtime_ns != mtime}
-    assert changed == {folders[key] / "fixed_points.h5"}       # model.h5 is new; data.h5 and other runs kept
+    assert changed == {folders[key] / name for name in ("fixed_points.h5", "continuation.h5")}   # model.h5 is new
     assert (folders[key] / "model.h5").is_file()

@@ -153,7 +153,7 @@ def all_targets():
     Asking for each run's HDF5 files too (not only the figures made from them) means a deleted
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
-    names = ("data.h5", "model.h5", "fixed_points.h5", "pca_2d.png", "pca_3d.png")
+    names = ("data.h5", "model.h5", "fixed_points.h5", "continuation.h5", "pca_2d.png", "pca_3d.png")
     return list(SUMMARY.values()) + [path for name in names for path in run_files(name)]
 
 
