@@ -233,6 +233,7 @@ def _advance(equation, params, a, cfg, st: _Branch) -> _Branch:
     first: polishing the start at s = 0), accepted or retried with a smaller step; a finished branch is
     returned unchanged."""
     n_points = st.zs.shape[0]
+    running = st.status == RUNNING
     starting = st.n == 0
     e_s = jnp.zeros_like(st.z).at[-1].set(1.0)
     w0 = jnp.where(st.landing, st.z_land, st.z + st.h * st.t)
@@ -250,7 +251,7 @@ def _advance(equation, params, a, cfg, st: _Branch) -> _Branch:
     leave = accept & ~_in_box(equation, params, a, w, cfg["state_bound"])
     store = accept & ~leave
     no_start = starting & ~store                              # the start did not converge (or left the box)
-    at = jnp.where(store | no_start, st.n, n_points)          # beyond the buffer: dropped
+    at = jnp.where(running & (store | no_start), st.n, n_points)          # beyond the buffer: dropped
     zs = st.zs.at[at].set(jnp.where(no_start, st.z, w), mode="drop")
     ts = st.ts.at[at].set(jnp.where(no_start, st.t, t_new), mode="drop")
     n = st.n + (store | no_start).astype(jnp.int32)
@@ -265,9 +266,9 @@ def _advance(equation, params, a, cfg, st: _Branch) -> _Branch:
     fraction = (s_bound - s_old) / jnp.where(cross, s_new - s_old, 1.0)
     new = _Branch(z=jnp.where(store, w, st.z), t=jnp.where(store, t_new, st.t), h=h, n=n, status=status,
                   landing=cross, z_land=jnp.where(cross, st.z + fraction * (w - st.z), st.z_land),
-                  s_land=jnp.where(cross, s_bound, st.s_land), zs=zs, ts=ts)
-    running = st.status == RUNNING
-    return jax.tree_util.tree_map(lambda a_new, a_old: jnp.where(running, a_new, a_old), new, st)
+                  s_land=jnp.where(cross, s_bound, st.s_land), zs=st.zs, ts=st.ts)
+    kept = jax.tree_util.tree_map(lambda a_new, a_old: jnp.where(running, a_new, a_old), new, st)
+    return kept._replace(zs=zs, ts=ts)        # the buffers: written above only while running
 
 
 @partial(jax.jit, static_argnums=0, compiler_options=FAST_COMPILE)
@@ -518,9 +519,10 @@ def continue_fixed_points(system, fixed_points, directions=None, *, params=None,
 
 
 def _padded(n: int) -> int:
-    """Batch size for n rows: the next power of two (at least 8), so that runs with similar numbers of
-    fixed points share compiled programs (and JAX's persistent compilation cache)."""
-    return max(8, 1 << (int(n) - 1).bit_length())
+    """Batch size for n rows: the next of 8, 12, 16, 24, 32, 48, … (2^i and 1.5·2^i), so that runs with
+    similar numbers of fixed points share compiled programs (and JAX's persistent compilation cache)."""
+    power = 1 << max(3, (int(n) - 1).bit_length())
+    return power * 3 // 4 if n <= power * 3 // 4 and power > 8 else power
 
 
 def _follow(equation, params, a_bxm, y_bxk, cfg, settings, log):
