@@ -166,8 +166,12 @@ def _residual(equation, params, a, z):
 
 def _residual_and_jacobian(equation, params, a, z):
     """(H(z) [k], DH(z) = [∂R/∂y, ∂R/∂s] [k, k+1])."""
-    value = partial(_residual, equation, params, a)
-    jac, h = jax.jacfwd(lambda w: (value(w), value(w)), has_aux=True)(z)
+
+    def value_twice(w):
+        h = _residual(equation, params, a, w)
+        return h, h
+
+    jac, h = jax.jacfwd(value_twice, has_aux=True)(z)
     return h, jac
 
 
@@ -289,8 +293,10 @@ def _run_chunk(equation, params, a_bxm, cfg, st: _Branch, it, it_end):
 
 # -- the full map at the points: Jacobians, spectra, test functions ----------------------------
 
-def _full_state(equation, params, y, u):
-    return equation.lift(params, y, u)
+def _state_and_jacobian(equation, params, y, u):
+    """(x = lift(y, u) [d], J = ∂F/∂x of the full map at x [d, d])."""
+    x = equation.lift(params, y, u)
+    return x, jax.jacfwd(equation.step, argnums=1)(params, x, u)
 
 
 @partial(jax.jit, static_argnums=(0, 1), compiler_options=FAST_COMPILE)
@@ -298,8 +304,7 @@ def _evaluate(equation, readout, params, y_nxk, u_nxm):
     """(x = lift(y, u) [n, d], J = ∂F/∂x at x [n, d, d], readout [n, o] or an empty [n, 0])."""
 
     def one(y, u):
-        x = _full_state(equation, params, y, u)
-        J = jax.jacfwd(equation.step, argnums=1)(params, x, u)
+        x, J = _state_and_jacobian(equation, params, y, u)
         out = readout(params, x) if readout is not None else jnp.zeros(0, x.dtype)
         return x, J, out
 
@@ -327,17 +332,12 @@ def _bialternate_sign(eigval):
     return xp.sign(xp.cos(xp.sum(xp.angle(eigval[..., i] * eigval[..., j] - 1.0), axis=-1)))
 
 
-def _jacobian_at(equation, params, a, z):
-    u = z[-1] * a
-    return jax.jacfwd(equation.step, argnums=1)(params, _full_state(equation, params, z[:-1], u), u)
-
-
 def _test_function(equation, kind, params, a, z, t_ref):
     """The test function of a bifurcation ``kind`` at z [k+1] (its sign changes at the bifurcation)."""
     if kind == "fold":
         _, jac = _residual_and_jacobian(equation, params, a, z)
         return _tangent(jac, t_ref)[-1]
-    J = _jacobian_at(equation, params, a, z)
+    _, J = _state_and_jacobian(equation, params, z[:-1], z[-1] * a)
     if kind == "flip":
         return jnp.linalg.slogdet(J + jnp.eye(J.shape[0], dtype=J.dtype))[0]
     return _bialternate_sign(jnp.linalg.eigvals(J))
@@ -544,10 +544,9 @@ def _follow(equation, params, a_bxm, y_bxk, cfg, settings, log):
         it = int(it)
         status = np.asarray(state.status)[:B]
         running = status == RUNNING
-        s_running = np.asarray(state.z)[:B][running, -1]
-        log(f"  step {it:5d}: {int(np.sum(running))}/{B} branches running, {int(np.sum(np.asarray(state.n)[:B]))} "
-            f"points, "
-            f"s of the running in [{np.min(s_running, initial=np.inf):.3f}, {np.max(s_running, initial=-np.inf):.3f}], "
+        s_now, points = np.asarray(state.z)[:B][running, -1], int(np.sum(np.asarray(state.n)[:B]))
+        s_range = f"[{s_now.min():.3f}, {s_now.max():.3f}]" if len(s_now) else "-"
+        log(f"  step {it:5d}: {int(np.sum(running))}/{B} branches running (s in {s_range}), {points} points, "
             f"{time.perf_counter() - start:.2f} s")
         if not running.any():
             break
@@ -583,7 +582,7 @@ def _assemble(equation, readout_fn, params, n, directions, a_bxm, branch_start, 
 def _evaluate_points(equation, readout_fn, params, y_nxk, u_nxm):
     """(x [N, d], J [N, d, d], readout [N, o]) in chunks that keep the Jacobians within the memory budget."""
     N = len(y_nxk)
-    d = int(jax.eval_shape(partial(_full_state, equation, params), jnp.zeros(y_nxk.shape[1]),
+    d = int(jax.eval_shape(partial(equation.lift, params), jnp.zeros(y_nxk.shape[1]),
                            jnp.zeros(u_nxm.shape[1])).shape[0])
     if N == 0:
         o = 0 if readout_fn is None else int(jax.eval_shape(readout_fn, params, jnp.zeros(d)).shape[0])
