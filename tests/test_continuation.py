@@ -248,7 +248,20 @@ def test_branch_points_are_fixed_points_of_the_cell(rnn_type):
     with x64_scope():
         params = {k: jnp.asarray(v, jnp.float64) for k, v in rnn.params.items()}
         F = np.asarray(STEP_FUNCTIONS[rnn_type](params, jnp.asarray(cont.x), jnp.asarray(u)))
+        # at each located bifurcation, the central-difference Jacobian of the cell's map has its critical
+        # eigenvalue: 1 at a fold, a complex pair on the unit circle at a Neimark–Sacker point
+        bif = cont.bifurcations
+        u_star = bif["s"][:, None] * cont.vectors[cont.branch_direction[bif["branch"]]]
+        for kind, x, u in zip(bif["kind"], bif["x"], u_star):
+            eps = 1e-6 * np.eye(len(x))
+            J = np.array([np.asarray(STEP_FUNCTIONS[rnn_type](params, jnp.asarray(x + e), jnp.asarray(u))
+                                     - STEP_FUNCTIONS[rnn_type](params, jnp.asarray(x - e), jnp.asarray(u)))
+                          for e in eps]).T / 2e-6
+            eigval = np.linalg.eigvals(J)
+            critical = eigval[np.abs(eigval.imag) > 1e-3] if kind == "neimark_sacker" else eigval
+            assert np.min(np.abs((np.abs(critical) if kind == "neimark_sacker" else critical) - 1.0)) < 1e-5, kind
     assert np.max(np.abs(F - cont.x)) < 1e-9
+    assert rnn_type == "tanh" or {"fold", "neimark_sacker"} <= set(bif["kind"])     # these nets have both
     np.testing.assert_allclose(cont.start_x, start, atol=1e-12)
     np.testing.assert_array_equal(cont.is_stable, np.abs(cont.eigenvalues[:, 0]) < 1)
 
