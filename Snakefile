@@ -13,6 +13,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/fixed_points.smk"
 include: "workflow/rules/topology.smk"
+include: "workflow/rules/continuation.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/aggregate.smk"
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from fixedpoints.connections import ConnectionSettings
+from fixedpoints.continuation import ContinuationSettings
 from fixedpoints.finder import FinderSettings, FixedPointFinder, SearchSettings
 from fixedpoints.memory import CensusSettings
 from fixedpoints.settings import Constraint, add_arguments, from_args, json_schema, values
@@ -21,7 +22,9 @@ CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
 SECTIONS = {"data": [DataSettings], "training": [TrainingSettings],
             "fixed_points": [SearchSettings, (FinderSettings, ["random_seed"])],   # the run's seed is given apart
             "memory": [(CensusSettings, ["dtype"])],                # the census computes in the finder's dtype
-            "topology": [(ConnectionSettings, ["chunk_steps", "verbose"])]}
+            "topology": [(ConnectionSettings, ["chunk_steps", "verbose"])],
+            "continuation": [(ContinuationSettings, ["newton_max_iters", "tol_newton", "max_turn", "match_tol",
+                                                     "locate_iters", "steps_per_print", "verbose"])]}
 
 
 def section_schema(classes):
@@ -66,7 +69,7 @@ def test_constraints_accept_and_refuse_and_say_what_they_expect(constraint, good
 
 
 @pytest.mark.parametrize("cls", [DataSettings, TrainingSettings, SearchSettings, FinderSettings, CensusSettings,
-                                 ConnectionSettings])
+                                 ConnectionSettings, ContinuationSettings])
 def test_script_options_round_trip_every_setting(cls):
     parser = argparse.ArgumentParser()
     add_arguments(parser, cls)

@@ -21,6 +21,8 @@ import yaml
 
 from fixedpoints import FlipFlopData, load_data, load_history, load_model
 from fixedpoints.fixed_points import load_fixed_points
+from fixedpoints.continuation import COLUMNS as FOLD_COLUMNS
+from fixedpoints.continuation import continuation_columns
 from fixedpoints.memory import COUNT_COLUMNS as MEMORY_COLUMNS
 from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
@@ -29,7 +31,7 @@ from fixedpoints.topology import run_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
-RUN_RULES = ("generate_data", "train", "find_fixed_points", "topology", "plot_run")
+RUN_RULES = ("generate_data", "train", "find_fixed_points", "topology", "continuation", "plot_run")
 RUNS_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss", "final_valid_loss",
                 "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
 
@@ -196,8 +198,8 @@ def test_runs_csv_matches_the_run_files(sweep):
     runs = read_runs_csv(workdir / "results" / "summary" / "runs.csv")
     d_max = max(task["n_hidden"] for task in config["tasks"].values())
     assert list(runs.columns) == RUNS_COLUMNS + [f"n_index_{k}" for k in range(d_max + 1)] + [
-        *MEMORY_COLUMNS, *GRAPH_COLUMNS, "expected_stable", "expected_total", "wall_s_data", "wall_s_train",
-        "wall_s_fixed_points", "wall_s_topology"]
+        *MEMORY_COLUMNS, *GRAPH_COLUMNS, *FOLD_COLUMNS, "expected_stable", "expected_total", "wall_s_data",
+        "wall_s_train", "wall_s_fixed_points", "wall_s_topology", "wall_s_continuation"]
     folders = run_dirs(workdir, config)
     assert len(runs) == len(folders)
     for row in runs.itertuples():
@@ -218,10 +220,14 @@ def test_runs_csv_matches_the_run_files(sweep):
             memories = load_memories(f["memories"])
         assert [getattr(row, c) for c in MEMORY_COLUMNS] == [getattr(memories, c) for c in MEMORY_COLUMNS]
         assert {c: getattr(row, c) for c in GRAPH_COLUMNS} == run_columns(folder / "graph.h5")
+        folds = continuation_columns(folder / "continuation.h5")
+        assert [getattr(row, c) for c in FOLD_COLUMNS] == [folds[c] for c in FOLD_COLUMNS]
+        assert row.flips_cleanly and 0 < row.fold_amplitude_min <= row.fold_amplitude_max < 1
         # the tiny sweep's 2-bit tanh nets hold their 4 memories at 4 attractors joined as a square
         assert (row.n_stable, row.n_memories, row.n_memories_at_stable_points, row.is_hypercube) == (4, 4, 4, True)
         for column, rule in (("wall_s_data", "generate_data"), ("wall_s_train", "train"),
-                             ("wall_s_fixed_points", "find_fixed_points"), ("wall_s_topology", "topology")):
+                             ("wall_s_fixed_points", "find_fixed_points"), ("wall_s_topology", "topology"),
+                             ("wall_s_continuation", "continuation")):
             bench = workdir / "results" / "benchmarks" / rule / row.task / row.arch / f"seed{row.seed}.tsv"
             assert math.isclose(getattr(row, column), pd.read_csv(bench, sep="\t")["s"].iloc[0])
 
@@ -245,8 +251,8 @@ def test_a_new_seed_runs_only_that_run_and_the_aggregate(sweep, tmp_path):
 
 
 @pytest.mark.parametrize("section, key, reruns", [
-    ("training", "max_epochs", ("train", "find_fixed_points", "topology", "plot_run")),
-    ("fixed_points", "noise_scale", ("find_fixed_points", "topology", "plot_run")),
+    ("training", "max_epochs", ("train", "find_fixed_points", "topology", "continuation", "plot_run")),
+    ("fixed_points", "noise_scale", ("find_fixed_points", "topology", "continuation", "plot_run")),
     ("data", "p", RUN_RULES),
 ])
 def test_a_changed_setting_reruns_exactly_what_depends_on_it(sweep, tmp_path, section, key, reruns):
@@ -267,12 +273,12 @@ def test_a_deleted_model_reruns_exactly_its_run(sweep):
     key = sorted(folders)[-1]
     (folders[key] / "model.h5").unlink()
     assert planned_jobs(workdir) == sorted([(rule, key[2]) for rule in ("train", "find_fixed_points", "topology",
-                                                                        "plot_run")]
+                                                                        "continuation", "plot_run")]
                                            + [("aggregate", None), ("all", None)], key=str)
     before = {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*.h5")}
     result = snakemake(workdir, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
     changed = {path for path, mtime in before.items() if path.stat().st_mtime_ns != mtime}
     # model.h5 is new; data.h5 and the other runs are kept
-    assert changed == {folders[key] / "fixed_points.h5", folders[key] / "graph.h5"}
+    assert changed == {folders[key] / name for name in ("fixed_points.h5", "graph.h5", "continuation.h5")}
     assert (folders[key] / "model.h5").is_file()

@@ -8,14 +8,16 @@ where there is none. Columns of the table, in order:
 ``task, arch, seed, n_bits, n_hidden, epochs, final_train_loss, final_valid_loss, converged,
 diverged, n_fixed_points, n_stable, n_slow, n_index_0 … n_index_D, n_memories,
 n_memories_at_stable_points, n_memories_at_slow_points, is_hypercube, n_index1_edges, graph_hash,
-skeleton_hash, n_slow_ends, n_branches_no_end, expected_stable, expected_total, wall_s_data, wall_s_train,
-wall_s_fixed_points, wall_s_topology``
+skeleton_hash, n_slow_ends, n_branches_no_end, fold_amplitude_min, fold_amplitude_max, flips_cleanly,
+expected_stable, expected_total, wall_s_data, wall_s_train, wall_s_fixed_points, wall_s_topology,
+wall_s_continuation``
 
 ``n_slow`` counts the run's slow and marginal points (the ``slow`` group of fixed_points.h5);
 ``n_index_k`` counts the unique fixed points with exactly k Jacobian eigenvalues of modulus > 1
 (k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0); the
 ``n_memories…`` columns are the memory census (`fixedpoints.memory`), the graph columns those of
-`fixedpoints.topology.graph_columns` (from ``graph.h5``, absent: NA);
+`fixedpoints.topology.graph_columns` (from ``graph.h5``, absent: NA), the fold columns those of
+`fixedpoints.continuation.flip_columns` (from ``continuation.h5``, absent: NA);
 ``expected_stable = 2^N`` and ``expected_total = 3^N`` are the idealised counts of an N-bit
 flip-flop. A diverged run, or one whose fixed-point analysis was skipped (root attribute
 ``skipped_reason``), has missing (NA) counts: nothing was analysed.
@@ -31,7 +33,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import provenance
+from . import continuation, provenance
 from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
 from .io import DATA_SCHEMA, MODEL_SCHEMA, FileFormatError, atomic_path, load_data, load_history, load_model, read_h5
 from . import topology
@@ -39,20 +41,22 @@ from .memory import COUNT_COLUMNS as MEMORY_COLUMNS
 from .memory import memory_columns
 from .topology import index_census
 
-STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points", "topology": "topology"}
+STAGES = {"data": "generate_data", "train": "train", "fixed_points": "find_fixed_points", "topology": "topology",
+          "continuation": "continuation"}
 """Stage name in the table (``wall_s_<stage>``) → Snakemake rule writing its benchmark file."""
 
 RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
 
 HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
                 "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
-ANALYSIS_COLUMNS = [*MEMORY_COLUMNS, *topology.COLUMNS]
+ANALYSIS_COLUMNS = [*MEMORY_COLUMNS, *topology.COLUMNS, *continuation.COLUMNS]
 TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
 COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "n_slow",
                                         *MEMORY_COLUMNS, "n_index1_edges", "n_slow_ends", "n_branches_no_end",
                                         "expected_stable", "expected_total")},
                 "converged": "boolean", "diverged": bool, "final_train_loss": float, "final_valid_loss": float,
                 "is_hypercube": "boolean", "graph_hash": "string", "skeleton_hash": "string",
+                "fold_amplitude_min": float, "fold_amplitude_max": float, "flips_cleanly": "boolean",
                 **{f"wall_s_{stage}": float for stage in STAGES}}
 """Column types of the table (nullable integers and booleans: NA where a value does not exist)."""
 
@@ -97,7 +101,8 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
            "converged": bool(history.converged) if history is not None else pd.NA,
            "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "n_slow": pd.NA, "index_counts": None,
            "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits,
-           **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA)}
+           **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA),
+           "fold_amplitude_min": np.nan, "fold_amplitude_max": np.nan, "flips_cleanly": pd.NA}
     if not diverged and "skipped_reason" not in found["attrs"]:
         unique = found["unique"]
         if unique.n_unstable is None or unique.is_stable is None:
@@ -107,8 +112,9 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
         row["n_stable"] = int(np.sum(unique.is_stable))
         row["index_counts"] = index_census(unique.n_unstable, rnn.state_size)
         row.update(slow_and_memory_columns(run_dir / "fixed_points.h5"))
-        if (run_dir / "graph.h5").is_file():
-            row.update({k: pd.NA if v is None else v for k, v in topology.run_columns(run_dir / "graph.h5").items()})
+        for name, columns in (("graph.h5", topology.run_columns), ("continuation.h5", continuation.continuation_columns)):
+            if (run_dir / name).is_file():
+                row.update({k: pd.NA if v is None else v for k, v in columns(run_dir / name).items()})
     for stage, rule in STAGES.items():
         path = None if benchmarks is None else Path(benchmarks, rule, task, arch, f"seed{seed}.tsv")
         row[f"wall_s_{stage}"] = benchmark_wall_s(path)

@@ -8,10 +8,12 @@ rule aggregate:
         models=run_files("model.h5"),
         fixed_points=run_files("fixed_points.h5"),
         graphs=run_files("graph.h5"),
+        continuations=run_files("continuation.h5"),
         benchmarks=benchmark_files("generate_data")
         + benchmark_files("train")
         + benchmark_files("find_fixed_points")
-        + benchmark_files("topology"),
+        + benchmark_files("topology")
+        + benchmark_files("continuation"),
     output:
         runs_csv=report(
             "results/summary/runs.csv",

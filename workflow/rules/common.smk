@@ -20,7 +20,7 @@ CONFIG_FILE = "config.yaml"
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 TASK_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 RUN_DIR = "results/{task}/{arch}/seed{seed}"
-SECTIONS = ("data", "training", "fixed_points", "memory", "topology")
+SECTIONS = ("data", "training", "fixed_points", "memory", "topology", "continuation")
 
 
 def refuse(message):
@@ -188,7 +188,7 @@ def all_targets():
     Asking for each run's HDF5 files too (not only the figures made from them) means a deleted
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
-    names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "pca_2d.png", "pca_3d.png")
+    names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5", "pca_2d.png", "pca_3d.png")
     return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
 
 
