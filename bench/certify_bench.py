@@ -11,6 +11,12 @@ counted in "certified" and its time is the time to spend the whole budget.
     python bench/certify_bench.py --cases tanh2,tanh3,gru8 --seeds 0 --repeats 5
     python bench/certify_bench.py --cases gru16,lstm16 --repeats 1 --max-boxes 1000000
     python bench/certify_bench.py --model-dir models/                # keep the trained nets for reruns
+    python bench/certify_bench.py --cross-check                      # also: the finder's set vs the proof
+
+``--cross-check`` runs `FixedPointFinder` (defaults, on the net's test trajectories) and
+`fixedpoints.certification.cross_check` on each net, and prints whether the finder found exactly the
+proved roots, the farthest finder point from its root, and how many of the finder's slow/marginal
+candidates lie within the matching tolerance of a proved root.
 """
 
 import argparse
@@ -44,6 +50,23 @@ def trained(case: str, seed: int, folder: str):
     return load_model(path)
 
 
+def finder_agreement(rnn, case: str, seed: int, cert) -> str:
+    """The finder's fixed points (defaults) against the certificate: 'agree', or what differs."""
+    from fixedpoints import FixedPointFinder, FlipFlopData
+    from fixedpoints.certification import cross_check
+    n_bits = CASES[case][1]
+    gen = FlipFlopData(n_bits=n_bits, n_time=64, p=0.5, random_seed=seed)
+    test_data = [gen.generate_data(k) for k in (512, 128, 128)][2]       # the same draws as training
+    finder = FixedPointFinder(rnn, verbose=False)
+    unique, _ = finder.find_fixed_points(np.asarray(rnn(test_data["inputs"])[1]), np.zeros((1, n_bits)))
+    check = cross_check(cert, unique.xstar[:, : rnn.n_hidden])
+    slow = cross_check(cert, finder.slow_fps.xstar[:, : rnn.n_hidden]) if finder.slow_fps.n else None
+    verdict = "agree" if check.agree else f"missed {len(check.missed_roots)}, unmatched {len(check.unmatched_points)}"
+    farthest = float(check.distance.max()) if unique.n else 0.0
+    slow_roots = int((slow.root_of_point >= 0).sum()) if slow else 0
+    return f"{verdict} ({unique.n} points, farthest {farthest:.0e}; {finder.slow_fps.n} slow, {slow_roots} at a root)"
+
+
 def measure(rnn, repeats: int, max_boxes: int) -> dict:
     """Median wall and CPU seconds of ``repeats`` certifications, and what the certificate says."""
     from fixedpoints import certify
@@ -54,7 +77,7 @@ def measure(rnn, repeats: int, max_boxes: int) -> dict:
         cpus.append(time.process_time() - cpu)
         walls.append(cert.wall_s)
     return dict(wall=float(np.median(walls)), cpu=float(np.median(cpus)), boxes=cert.n_boxes, roots=cert.n_roots,
-                certified=cert.certified, undecided=cert.n_undecided)
+                certified=cert.certified, undecided=cert.n_undecided, cert=cert)
 
 
 def main():
@@ -64,6 +87,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="certifications per net (default: %(default)s)")
     parser.add_argument("--max-boxes", type=int, default=None, help="box budget (default: the library's)")
     parser.add_argument("--model-dir", default=None, help="folder to keep trained nets in (default: a temporary one)")
+    parser.add_argument("--cross-check", action="store_true", help="also compare the finder's points with the proof")
     args = parser.parse_args()
     from fixedpoints.certification import DEFAULT_MAX_BOXES
     max_boxes = args.max_boxes or DEFAULT_MAX_BOXES
@@ -79,10 +103,13 @@ def main():
         for case in cases:
             results = []
             for seed in seeds:
-                results.append(measure(trained(case, seed, folder), args.repeats, max_boxes))
+                rnn = trained(case, seed, folder)
+                results.append(measure(rnn, args.repeats, max_boxes))
                 r = results[-1]
                 print(f"{case} seed {seed}: {r['roots']} roots, {r['boxes']} boxes, certified {r['certified']}, "
                       f"cpu {r['cpu']:.2f} s", file=sys.stderr, flush=True)
+                if args.cross_check:
+                    print(f"{case} seed {seed}: finder {finder_agreement(rnn, case, seed, r['cert'])}", flush=True)
             rows.append((case, results))
     print(f"budget {max_boxes} boxes, seeds {args.seeds}, {args.repeats} repeats, medians over seeds")
     print(f"| case | cell | n | certified | roots per seed | boxes median (min–max) | wall s | cpu s | µs/box |")

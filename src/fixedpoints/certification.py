@@ -84,11 +84,11 @@ from .models import RNN
 
 DEFAULT_MAX_BOXES = 500_000
 """Default box budget of `certify`: 7× the most that any trained net of a cheap size needed (68k boxes,
-an 8-unit LSTM); 10–25 s of CPU when it runs out."""
+an 8-unit LSTM); 8–36 s of CPU when it runs out."""
 
 CHEAP_MAX_HIDDEN = {"tanh": 10, "gru": 8, "lstm": 8}
-"""The largest n_hidden per cell at which every trained FlipFlop net measured was certified within
-~2 s (bench/README.md, "Certification"); see `cheap_to_certify`."""
+"""The largest n_hidden per cell at which every trained FlipFlop net measured was certified, within
+2.3 s of CPU (bench/README.md, "Certification"); see `cheap_to_certify`."""
 
 CROSS_CHECK_TOL = 1e-4
 """Default ∞-norm distance within which a finder point belongs to a proved root's enclosure."""
@@ -170,8 +170,10 @@ _GATE_NAMES = {"tanh": [("ih", "hh", "h")], "gru": [("ir", "hr", "r"), ("in", "h
 
 
 def prepare(rnn_type: str, params: Mapping[str, np.ndarray], u: np.ndarray) -> Cell:
-    """The `Cell` of a network's parameters (any float arrays, used exactly as float64) at input u [m]."""
-    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    """The `Cell` of a network's parameters at input u [m] (float64, used as given). Parameters are
+    taken as float32, the precision the network runs in (a float64 value is rounded to float32 first),
+    and then converted exactly to float64 — which also makes the products in ``chain`` exact."""
+    p = {k: np.asarray(v, np.float32).astype(np.float64) for k, v in params.items()}
     u = np.asarray(u, np.float64)
     names = _GATE_NAMES[rnn_type]
     gates = np.concatenate([np.vstack([p[f"w_{w_in}"], p[f"w_{w_rec}"], p[f"b_{b}"][None]])
@@ -323,7 +325,7 @@ def judge(cell: Cell, x: Interval, y: Interval | None = None) -> BoxVerdict:
     shrunk = x if y is None else y
     for _ in range(_CONTRACTION_STEPS):
         shrunk = _intersect(shrunk, enclose(cell, shrunk)[0])
-    excluded = np.any(~(shrunk.lo <= shrunk.hi), axis=1)
+    excluded = np.any(shrunk.lo > shrunk.hi, axis=1)
     proved = np.zeros_like(excluded)
     split_side = np.argmax(shrunk.hi - shrunk.lo, axis=1)
     alive = ~excluded
@@ -423,7 +425,8 @@ def certify(rnn: RNN, u=None, *, max_boxes: int = DEFAULT_MAX_BOXES, box=None,
             verbose: bool = False) -> Certificate:
     """Prove where all fixed points of ``rnn`` at the constant input ``u`` are (module docstring).
 
-    ``rnn``: a `fixedpoints.RNN` (tanh, gru or lstm); its float32 weights are used exactly.
+    ``rnn``: a `fixedpoints.RNN` (tanh, gru or lstm); its float32 weights are used exactly (a float64
+    parameter is first rounded to float32, as JAX runs it).
     ``u``: [m] or [1, m] (zeros if None). ``max_boxes``: the budget of boxes judged; when it runs
     out the boxes still pending are returned as undecided and ``certified`` is False. ``box``:
     (lo [n], hi [n]) to cover instead of [−1, 1]^n. ``verbose``: progress lines on stderr.
