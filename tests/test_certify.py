@@ -75,10 +75,11 @@ def test_scalar_tanh_map_has_exactly_three_proved_roots(w):
     np.testing.assert_allclose(cert.root_mid[:, 0], [-x_star, 0.0, x_star], atol=1e-14)
 
 
-def test_contracting_scalar_map_has_only_the_origin():
-    cert = certify(tanh_map([[0.5]]))
+def test_contracting_scalar_map_has_only_the_origin(capsys):
+    cert = certify(tanh_map([[0.5]]), verbose=True)
     assert cert.certified and cert.n_roots == 1
     assert cert.root_lo[0, 0] <= 0.0 <= cert.root_hi[0, 0]
+    assert f"certify: {cert.n_boxes} boxes judged" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("weights", [(1.3, 2.0), (1.5, 4.0, 1.2)])
@@ -396,7 +397,7 @@ def test_bad_input_is_rejected_with_one_clear_line(rnn_type):
         certify(rnn, u=np.zeros(3))
     with pytest.raises(ValueError, match="u contains NaN or inf"):
         certify(rnn, u=[np.nan, 0.0])
-    for budget in (0, -5, 2.5, True):
+    for budget in (0, -5, 2.5, True, None, "100"):
         with pytest.raises(ValueError, match="max_boxes must be an integer >= 1"):
             certify(rnn, max_boxes=budget)
     with pytest.raises(ValueError, match=r"box must be a pair \(lo \[2\], hi \[2\]\)"):

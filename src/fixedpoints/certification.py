@@ -394,6 +394,12 @@ class _BoxStack:
 
 # -- the public entry point ---------------------------------------------------------------------------
 
+def _concatenate(boxes: list[Interval], n: int) -> Interval:
+    """One Interval [sum of B, n] of a list of Intervals [B, n]."""
+    return Interval(np.concatenate([b.lo for b in boxes] or [np.empty((0, n))]),
+                    np.concatenate([b.hi for b in boxes] or [np.empty((0, n))]))
+
+
 def _check_inputs(rnn, u, max_boxes, box) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not isinstance(rnn, RNN):
         raise ValueError(f"certify: rnn must be a fixedpoints.RNN (tanh, gru or lstm), got {type(rnn).__name__}")
@@ -406,7 +412,7 @@ def _check_inputs(rnn, u, max_boxes, box) -> tuple[np.ndarray, np.ndarray, np.nd
         raise ValueError(f"certify: u must have shape [{m}] (or [1, {m}]), got {list(u.shape)}")
     if not np.all(np.isfinite(u)):
         raise ValueError("certify: u contains NaN or inf")
-    if isinstance(max_boxes, bool) or int(max_boxes) != max_boxes or max_boxes < 1:
+    if isinstance(max_boxes, bool) or not isinstance(max_boxes, (int, np.integer)) or max_boxes < 1:
         raise ValueError(f"certify: max_boxes must be an integer >= 1, got {max_boxes!r}")
     if box is None:
         return u.reshape(m), -np.ones(n), np.ones(n)
@@ -454,10 +460,7 @@ def certify(rnn: RNN, u=None, *, max_boxes: int = DEFAULT_MAX_BOXES, box=None,
             last_report = time.perf_counter()
             print(f"certify: {n_boxes} boxes judged, {sum(len(b.lo) for b in proved_boxes)} roots proved, "
                   f"{stack.size} boxes pending", file=sys.stderr, flush=True)
-    unique = Interval(*(np.concatenate([getattr(b, k) for b in proved_boxes] or [np.empty((0, n))])
-                        for k in ("lo", "hi")))
-    roots = _tighten(cell, Interval(*(np.concatenate([getattr(b, k) for b in proved_shrunk] or [np.empty((0, n))])
-                                      for k in ("lo", "hi"))))
+    unique, roots = _concatenate(proved_boxes, n), _tighten(cell, _concatenate(proved_shrunk, n))
     mid = 0.5 * roots.lo + 0.5 * roots.hi
     order = np.lexsort(mid.T[::-1]) if len(mid) else np.arange(0)
     _, undecided = stack.pop(stack.size)
