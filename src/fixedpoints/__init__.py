@@ -9,7 +9,7 @@ import importlib
 _PUBLIC = {
     "FixedPointFinder": "finder", "FixedPoints": "fixed_points", "FileFormatError": "io", "load_data": "io",
     "load_history": "io", "load_model": "io", "save_data": "io", "save_model": "io", "RNN": "models",
-    "FlipFlopData": "tasks", "TrainingHistory": "training", "train": "training",
+    "FlipFlopData": "tasks", "TrainingHistory": "training", "train": "training", "certify": "certification",
     "MemoryCensus": "memory", "memory_census": "memory",
 }
 
