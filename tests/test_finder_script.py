@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
 from fixedpoints import (FixedPointFinder, FixedPoints, FlipFlopData, RNN, TrainingHistory, load_model, save_data,
                          save_model, train)
+from fixedpoints.certification import cross_check, load_certificate
 from fixedpoints.cli import run_script
 from fixedpoints.fixed_points import load_fixed_points
 
@@ -62,6 +64,27 @@ def test_script_writes_what_the_library_finds(files, capsys):
     assert result["unique"].J_xstar.shape == (unique.n, 3, 3)
     slow = FixedPoints.load(out, group="slow")              # flagged candidates, with their certificate
     assert slow.n == finder.slow_fps.n and slow.sigma_min is not None
+
+
+def test_script_certifies_and_takes_the_memory_census(files, capsys):
+    folder, _ = files
+    out, never = folder / "fp_certified.h5", folder / "fp_never.h5"
+    code, err = run(["--model", folder / "model.h5", "--data", folder / "data.h5", "--out", out, *FAST], capsys)
+    assert code == 0, err
+    unique = load_fixed_points(out, groups=("unique",))["unique"]
+    with h5py.File(out) as f:
+        cert = load_certificate(f["certificate"])
+        assert f["certificate"].attrs["finder_agrees"] == (cert.n_roots == unique.n)
+        assert set(f["memories"].attrs) >= {"n_memories", "memory_steps"}
+    # the proved roots are the finder's points (each within its root's enclosure, to the finder's precision)
+    assert cert.certified and cert.n_roots == unique.n
+    assert cross_check(cert, unique.xstar).agree
+    assert "certified: exactly" in err and "memories:" in err
+    code, err = run(["--model", folder / "model.h5", "--data", folder / "data.h5", "--out", never, *FAST,
+                     "--certify", "never"], capsys)
+    assert code == 0, err
+    with h5py.File(never) as f:
+        assert "certificate" not in f and "memories" in f
 
 
 def test_script_input_option(files, capsys):

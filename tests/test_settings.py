@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from fixedpoints.certification import CertificationSettings
 from fixedpoints.connections import ConnectionSettings
 from fixedpoints.continuation import ContinuationSettings
 from fixedpoints.finder import FinderSettings, FixedPointFinder, SearchSettings
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((ROOT / "config.yaml").read_text())
 SECTIONS = {"data": [DataSettings], "training": [TrainingSettings],
-            "fixed_points": [SearchSettings, (FinderSettings, ["random_seed"])],   # the run's seed is given apart
+            "fixed_points": [SearchSettings, (FinderSettings, ["random_seed"]),    # the run's seed is given apart
+                             CertificationSettings],
             "memory": [(CensusSettings, ["dtype"])],                # the census computes in the finder's dtype
             "topology": [(ConnectionSettings, ["chunk_steps", "verbose"])],
             "continuation": [(ContinuationSettings, ["newton_max_iters", "tol_newton", "max_turn", "match_tol",
@@ -69,7 +71,7 @@ def test_constraints_accept_and_refuse_and_say_what_they_expect(constraint, good
 
 
 @pytest.mark.parametrize("cls", [DataSettings, TrainingSettings, SearchSettings, FinderSettings, CensusSettings,
-                                 ConnectionSettings, ContinuationSettings])
+                                 ConnectionSettings, ContinuationSettings, CertificationSettings])
 def test_script_options_round_trip_every_setting(cls):
     parser = argparse.ArgumentParser()
     add_arguments(parser, cls)

@@ -21,6 +21,7 @@ import yaml
 
 from fixedpoints import FlipFlopData, load_data, load_history, load_model
 from fixedpoints.fixed_points import load_fixed_points
+from fixedpoints.certification import CERTIFICATE_COLUMNS
 from fixedpoints.continuation import COLUMNS as FOLD_COLUMNS
 from fixedpoints.continuation import continuation_columns
 from fixedpoints.memory import COUNT_COLUMNS as MEMORY_COLUMNS
@@ -198,7 +199,7 @@ def test_runs_csv_matches_the_run_files(sweep):
     runs = read_runs_csv(workdir / "results" / "summary" / "runs.csv")
     d_max = max(task["n_hidden"] for task in config["tasks"].values())
     assert list(runs.columns) == RUNS_COLUMNS + [f"n_index_{k}" for k in range(d_max + 1)] + [
-        *MEMORY_COLUMNS, *GRAPH_COLUMNS, *FOLD_COLUMNS, "expected_stable", "expected_total", "wall_s_data",
+        *CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *GRAPH_COLUMNS, *FOLD_COLUMNS, "expected_stable", "expected_total", "wall_s_data",
         "wall_s_train", "wall_s_fixed_points", "wall_s_topology", "wall_s_continuation"]
     folders = run_dirs(workdir, config)
     assert len(runs) == len(folders)
@@ -223,6 +224,8 @@ def test_runs_csv_matches_the_run_files(sweep):
         folds = continuation_columns(folder / "continuation.h5")
         assert [getattr(row, c) for c in FOLD_COLUMNS] == [folds[c] for c in FOLD_COLUMNS]
         assert row.flips_cleanly and 0 < row.fold_amplitude_min <= row.fold_amplitude_max < 1
+        # proved complete: the interval certificate holds exactly the finder's points
+        assert (row.certified, row.n_certified, row.finder_agrees) == (True, unique.n, True)
         # the tiny sweep's 2-bit tanh nets hold their 4 memories at 4 attractors joined as a square
         assert (row.n_stable, row.n_memories, row.n_memories_at_stable_points, row.is_hypercube) == (4, 4, 4, True)
         for column, rule in (("wall_s_data", "generate_data"), ("wall_s_train", "train"),

@@ -83,7 +83,8 @@ def test_one_row_per_run_with_the_agreed_columns(runs):
     assert list(table.columns) == [
         "task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss", "final_valid_loss",
         "converged", "diverged", "n_fixed_points", "n_stable", "n_slow", "n_index_0", "n_index_1", "n_index_2",
-        "n_index_3", "n_index_4", "n_memories", "n_memories_at_stable_points", "n_memories_at_slow_points",
+        "n_index_3", "n_index_4", "certified", "n_certified", "finder_agrees", "n_memories",
+        "n_memories_at_stable_points", "n_memories_at_slow_points",
         "is_hypercube", "n_index1_edges", "graph_hash", "skeleton_hash", "n_slow_ends", "n_branches_no_end",
         "fold_amplitude_min", "fold_amplitude_max", "flips_cleanly", "expected_stable", "expected_total",
         "wall_s_data", "wall_s_train", "wall_s_fixed_points", "wall_s_topology", "wall_s_continuation"]

@@ -70,6 +70,7 @@ products computed with one rounding per operation in any order (BLAS, with or wi
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from typing import Mapping, NamedTuple
@@ -81,6 +82,7 @@ from . import interval as iv
 from .interval import Interval
 from .io import read_array, read_attr, write_array
 from .models import RNN
+from .settings import setting, validate
 
 DEFAULT_MAX_BOXES = 500_000
 """Default box budget of `certify`: 7× the most that any trained net of a cheap size needed (68k boxes,
@@ -141,6 +143,24 @@ class Certificate(NamedTuple):
 def cheap_to_certify(rnn_type: str, n_hidden: int) -> bool:
     """Whether certification is cheap at this size (`CHEAP_MAX_HIDDEN`): the default of a sweep."""
     return n_hidden <= CHEAP_MAX_HIDDEN[rnn_type]
+
+
+@dataclasses.dataclass(kw_only=True, frozen=True)
+class CertificationSettings:
+    """Whether a run's fixed points are certified, and the box budget (config section ``fixed_points``)."""
+
+    certify: str = setting("auto", "prove that the fixed points found are all there are: always, never, or auto "
+                                   "(where it is cheap: tanh up to 10 units, GRU and LSTM up to 8)",
+                           choices=("auto", "always", "never"))
+    certify_max_boxes: int = setting(DEFAULT_MAX_BOXES, "box budget of the certificate (past it the run is not "
+                                                        "certified, and says where)", ge=1)
+
+    def __post_init__(self):
+        validate(self)
+
+    def applies(self, rnn_type: str, n_hidden: int) -> bool:
+        """Whether to certify a network of this cell and size."""
+        return self.certify == "always" or (self.certify == "auto" and cheap_to_certify(rnn_type, n_hidden))
 
 
 # -- the reduced equation of one network at one input, in float64 ------------------------------------
@@ -491,6 +511,26 @@ def save_certificate(group: h5py.Group, cert: Certificate) -> None:
                        n_undecided=cert.n_undecided, max_boxes=int(cert.max_boxes), wall_s=float(cert.wall_s))
     for name in _CERTIFICATE_ARRAYS:
         write_array(group, name, getattr(cert, name), np.float64)
+
+
+def save_cross_check(group: h5py.Group, check: CrossCheck) -> None:
+    """Record in a certificate's ``group`` how the finder's points compare with the proved roots: attributes
+    ``finder_agrees`` (bool), ``n_missed_by_finder``, ``n_unmatched_finder_points`` (int)."""
+    group.attrs.update(finder_agrees=bool(check.agree), n_missed_by_finder=int(len(check.missed_roots)),
+                       n_unmatched_finder_points=int(len(check.unmatched_points)))
+
+
+CERTIFICATE_COLUMNS = ("certified", "n_certified", "finder_agrees")
+"""The runs-table columns of `certificate_columns`."""
+
+
+def certificate_columns(group: h5py.Group | None) -> dict:
+    """``certified`` (bool), ``n_certified`` (the proved roots) and ``finder_agrees`` (the finder found exactly
+    the proved roots) of a certificate group; None for each without one (not certified)."""
+    if group is None:
+        return dict.fromkeys(CERTIFICATE_COLUMNS)
+    return {"certified": read_attr(group, "certified", bool), "n_certified": read_attr(group, "n_roots", int),
+            "finder_agrees": read_attr(group, "finder_agrees", bool)}
 
 
 def load_certificate(group: h5py.Group) -> Certificate:

@@ -6,13 +6,15 @@ A run's files live in ``{root}/{task}/{arch}/seed{seed}/`` (``data.h5``, ``model
 where there is none. Columns of the table, in order:
 
 ``task, arch, seed, n_bits, n_hidden, epochs, final_train_loss, final_valid_loss, converged,
-diverged, n_fixed_points, n_stable, n_slow, n_index_0 … n_index_D, n_memories,
+diverged, n_fixed_points, n_stable, n_slow, n_index_0 … n_index_D, certified, n_certified, finder_agrees, n_memories,
 n_memories_at_stable_points, n_memories_at_slow_points, is_hypercube, n_index1_edges, graph_hash,
 skeleton_hash, n_slow_ends, n_branches_no_end, fold_amplitude_min, fold_amplitude_max, flips_cleanly,
 expected_stable, expected_total, wall_s_data, wall_s_train, wall_s_fixed_points, wall_s_topology,
 wall_s_continuation``
 
 ``n_slow`` counts the run's slow and marginal points (the ``slow`` group of fixed_points.h5);
+``certified``, ``n_certified`` and ``finder_agrees`` come from its interval certificate
+(`fixedpoints.certification`; NA where the run was not certified);
 ``n_index_k`` counts the unique fixed points with exactly k Jacobian eigenvalues of modulus > 1
 (k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0); the
 ``n_memories…`` columns are the memory census (`fixedpoints.memory`), the graph columns those of
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import continuation, provenance
+from .certification import CERTIFICATE_COLUMNS, certificate_columns
 from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
 from .io import DATA_SCHEMA, MODEL_SCHEMA, FileFormatError, atomic_path, load_data, load_history, load_model, read_h5
 from . import topology
@@ -49,13 +52,14 @@ RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
 
 HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
                 "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
-ANALYSIS_COLUMNS = [*MEMORY_COLUMNS, *topology.COLUMNS, *continuation.COLUMNS]
+ANALYSIS_COLUMNS = [*CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *topology.COLUMNS, *continuation.COLUMNS]
 TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
 COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "n_slow",
                                         *MEMORY_COLUMNS, "n_index1_edges", "n_slow_ends", "n_branches_no_end",
                                         "expected_stable", "expected_total")},
                 "converged": "boolean", "diverged": bool, "final_train_loss": float, "final_valid_loss": float,
-                "is_hypercube": "boolean", "graph_hash": "string", "skeleton_hash": "string",
+                "is_hypercube": "boolean", "graph_hash": "string", "skeleton_hash": "string", "certified": "boolean",
+                "n_certified": "Int64", "finder_agrees": "boolean",
                 "fold_amplitude_min": float, "fold_amplitude_max": float, "flips_cleanly": "boolean",
                 **{f"wall_s_{stage}": float for stage in STAGES}}
 """Column types of the table (nullable integers and booleans: NA where a value does not exist)."""
@@ -101,7 +105,7 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
            "converged": bool(history.converged) if history is not None else pd.NA,
            "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "n_slow": pd.NA, "index_counts": None,
            "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits,
-           **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA),
+           **dict.fromkeys(CERTIFICATE_COLUMNS, pd.NA), **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA),
            "fold_amplitude_min": np.nan, "fold_amplitude_max": np.nan, "flips_cleanly": pd.NA}
     if not diverged and "skipped_reason" not in found["attrs"]:
         unique = found["unique"]
@@ -122,15 +126,16 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
 
 
 def slow_and_memory_columns(path: str | os.PathLike) -> dict:
-    """``n_slow`` (rows of the ``slow`` group) and the memory census's columns of a ``fixed_points.h5``
-    (NA where the file has no such group)."""
+    """``n_slow`` (rows of the ``slow`` group), the certificate's and the memory census's columns of a
+    ``fixed_points.h5`` (NA where the file has no such group)."""
     with read_h5(path, FIXED_POINTS_SCHEMA) as f:
         n_slow = int(f["slow"]["xstar"].shape[0]) if "slow" in f else pd.NA
         try:
             memories = memory_columns(f["memories"] if "memories" in f else None)
         except ValueError as error:
             raise FileFormatError(f"{path}: {error}") from None
-    return {"n_slow": n_slow, **memories}
+        proof = certificate_columns(f["certificate"] if "certificate" in f else None)
+    return {"n_slow": n_slow, **{k: pd.NA if v is None else v for k, v in proof.items()}, **memories}
 
 
 def runs_table(rows: Sequence[Mapping]) -> pd.DataFrame:
