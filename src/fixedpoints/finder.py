@@ -8,11 +8,13 @@ chain of named stages, each a method of the finder:
 2. `optimize`: minimise q(x) = ½‖F(x, u) − x‖² with Adam from every start (`fixedpoints.optimization`:
    ``joint`` one optimiser on the mean q, ``sequential`` one per start; every start stops on its own:
    q < tol_q, |Δq| < tol_dq·lr, or a stall).
-3. `candidates`: group the results within ``tol_unique`` (lowest q first), drop distance outliers
-   (‖x* − c‖ > ``outlier_distance_scale`` · mean ‖x₀ − c‖, c the centroid of the starts), optionally
+3. `candidates`: group the results within ``tol_unique`` (lowest q first), drop outliers (a built-in cell's
+   candidates whose h lies outside the box (−1, 1)^n that holds every fixed point; a user map's farther
+   than ``outlier_distance_scale`` · mean ‖x₀ − c‖ from c, the centroid of the starts), optionally
    optimise q outliers again, keep at most ``max_n_unique``; then `polish` each group's best member.
    Grouping never merges roots: a member whose distance to its group's polished root is not explained by
-   Newton's linearisation (‖y − y*‖ > 3‖R(y)‖/σ_min + r, see `fixedpoints.polish`) is polished on its own.
+   Newton's linearisation (‖y − y*‖ > min(3‖R(y)‖/σ_min, tol_unique/2) + r, see `fixedpoints.polish`) is
+   polished on its own.
 4. `polish`: damped Newton on the cell's reduced fixed-point equation R(y, u) = 0 (`fixedpoints.equations`:
    GRU n(h) = h, LSTM with c eliminated, else F(x) − x), lift y to the full state x*, and classify: a
    *fixed point* converged (‖R‖ ≤ ``tol_newton``), has q ≤ ``final_q_threshold`` and is isolated
@@ -21,7 +23,8 @@ chain of named stages, each a method of the finder:
    no root is). Converged points are one root only when Newton takes them to the same root
    (`fixedpoints.polish.root_radius`), never because they lie within ``tol_unique``.
 5. `complete`: more starts at the midpoints of every pair of attractors found (the centre of a face of
-   the attractor hypercube, where saddles sit) and uniformly in the bounding box of the trajectories,
+   the attractor hypercube, where saddles sit) and uniformly in the box that holds every fixed point
+   (a built-in cell's h ∈ (−1, 1)^n, lifted; for a user's map the bounding box of the trajectories),
    repeated while new attractors appear.
 6. `analyse`: Jacobians J = ∂F/∂x and ∂F/∂u of the *full* map at every point (``jit(vmap(jacfwd))``),
    eigenvalues sorted by |λ| descending, ``is_stable`` = max|λ| < 1, ``n_unstable`` = #{|λ| > 1}.
@@ -45,7 +48,7 @@ import numpy as np
 
 from . import polish
 from .equations import FixedPointEquation, ModelStep, equation_for, map_equation
-from .fixed_points import FixedPoints, cluster_labels, representatives
+from .fixed_points import FixedPoints, cluster_labels, representatives, single_thread_blas
 from .models import RNN
 from .optimization import Hyper, bucket, evaluate, optimize
 from .settings import setting, settings_doc, validate, values
@@ -81,9 +84,10 @@ class FinderSettings:
     do_decompose_jacobians: bool = setting(True, "eigen-decompose dF/dx at the fixed points (stability, saddle index)")
     tol_unique: float = setting(1e-2, "candidates within this distance are grouped before polishing "
                                       "(distinct roots are never merged by it)", gt=0)
-    do_exclude_distance_outliers: bool = setting(True, "drop candidates far from the starts")
-    outlier_distance_scale: float = setting(10.0, "a candidate farther from the starts' centroid than this times "
-                                                  "their mean distance to it is an outlier", gt=0)
+    do_exclude_distance_outliers: bool = setting(True, "drop candidates that cannot be fixed points: a cell's "
+                                                       "outside h in [-1, 1]^n, a user map's far from the starts")
+    outlier_distance_scale: float = setting(10.0, "a user map's candidate farther from the starts' centroid than "
+                                                  "this times their mean distance to it is an outlier", gt=0)
     do_rerun_q_outliers: bool = setting(False, "optimise the starts whose q is far above the median again")
     outlier_q_scale: float = setting(10.0, "a q outlier has q above this times the median q", gt=0)
     max_n_unique: float = setting(math.inf, "polish at most this many candidates, lowest q first (.inf: all)",
@@ -107,7 +111,10 @@ class FinderSettings:
                                         "Jacobian is at least this", ge=0)
     do_completeness_starts: bool = setting(True, "after the search, more starts between and around the "
                                                  "attractors found")
-    n_box_inits: int = setting(256, "completeness starts drawn uniformly in the bounding box of the states", ge=0)
+    do_deflation: bool = setting(True, "look for a distinct root next to every fixed point found (Newton on the "
+                                       "deflated equation)")
+    n_box_inits: int = setting(256, "completeness starts drawn uniformly where every fixed point lies (a cell's h "
+                                    "in (-1, 1)^n; a user map's state box)", ge=0)
     max_pair_inits: int = setting(4096, "completeness starts at midpoints of pairs of attractors, at most", ge=0)
     max_completeness_rounds: int = setting(3, "rounds of completeness starts at most", ge=0)
 
@@ -340,6 +347,15 @@ class FixedPointFinder(FinderSettings):
                   f"({'every start stopped' if out.all_stopped else 'max_iters reached'}).")
         return FixedPoints(out.x, x0_nxd, u_nxm, F, q, out.dq, out.n_iters, tol_unique=self.tol_unique)
 
+    def _outliers(self, x_nxd: np.ndarray, problem: Problem) -> np.ndarray:
+        """Mask of candidates that cannot be fixed points of interest: for a built-in cell, those whose h is
+        outside the box (−1, 1)^n that holds every fixed point (with a margin of 1e-3); for a user's map, the
+        seed's rule: farther from the starts' centroid than ``outlier_distance_scale`` times their mean
+        distance to it."""
+        if isinstance(self.rnn, RNN):
+            return np.any(np.abs(np.asarray(self.equation.reduce(x_nxd))) > 1.0 + 1e-3, axis=1)
+        return np.linalg.norm(x_nxd - problem.center, axis=1) > self.outlier_distance_scale * problem.mean_dist
+
     def optimize_starts(self, x0_nxd: np.ndarray, u_nxm: np.ndarray, label: str) -> FixedPoints:
         """`optimize`, then (``do_rerun_q_outliers``) the starts whose q is above outlier_q_scale · median q
         optimised again from where they stopped (their n_iters add up)."""
@@ -365,14 +381,14 @@ class FixedPointFinder(FinderSettings):
         labels = cluster_labels(np.concatenate([raw.xstar, raw.inputs], axis=1), self.tol_unique)
         reps = representatives(labels, raw.qstar)
         if self.do_exclude_distance_outliers:
-            far = np.linalg.norm(raw.xstar[reps] - problem.center, axis=1) > self.outlier_distance_scale * problem.mean_dist
-            reps = reps[~far]
+            reps = reps[~self._outliers(raw.xstar[reps], problem)]
         if len(reps) > self.max_n_unique:
             reps = np.sort(reps[np.argsort(raw.qstar[reps], kind="stable")[: int(self.max_n_unique)]])
         found = self.merge([self.polish(raw[reps], problem)])
         if self.do_polish:
-            kept = np.isin(labels, labels[reps])
-            found = self._polish_unexplained_members(raw[kept & (raw.qstar <= self.tol_q)], found, problem)
+            members = np.isin(labels, labels[reps]) & (raw.qstar <= self.tol_q)
+            members[reps] = False                                   # polished already
+            found = self._polish_unexplained_members(raw[members], found, problem)
         found = self.linearise(found)
         if self.super_verbose:
             fixed = ~found.is_slow & ~found.is_marginal
@@ -382,32 +398,37 @@ class FixedPointFinder(FinderSettings):
         return found
 
     def _polish_unexplained_members(self, members: FixedPoints, found: FixedPoints, problem: Problem,
-                                    rounds: int = 3) -> FixedPoints:
-        """Polish, group by group, the converged raw ``members`` that no converged root of ``found`` explains
-        (‖y − y*‖ > 3‖R(y)‖/σ_min(y*) + r(y*) for every root y* at the same input); merge what they give."""
+                                    rounds: int = 10) -> FixedPoints:
+        """Polish the converged raw ``members`` that no converged root of ``found`` explains (‖y − y*‖ >
+        min(3‖R(y)‖/σ_min(y*), tol_unique/2) + r(y*) for every root y* at the same input), one per group of
+        them within ``tol_unique`` at a time, until every member is explained or polished; merge the roots."""
         eq, dtype = self.equation, self._dtype
         params = self._params_in_dtype()
+        if members.n == 0:
+            return found
+        y_m = np.asarray(eq.reduce(members.xstar))
+        rho = polish.chunked(lambda a, b: polish.residual_norms(eq.residual, params, a, b), members.n,
+                             polish.chunk_rows(y_m.shape[1]), y_m.astype(dtype), members.inputs.astype(dtype))
         for _ in range(rounds):
             roots = found[found.newton_converged] if found.n else found
-            if members.n == 0 or roots.n == 0:
-                break
-            y_m = np.asarray(eq.reduce(members.xstar))
-            rho = polish.chunked(lambda a, b: polish.residual_norms(eq.residual, params, a, b), members.n,
-                                 polish.chunk_rows(y_m.shape[1]), y_m.astype(dtype), members.inputs.astype(dtype))
             y_r = np.asarray(eq.reduce(roots.xstar))
             radius = polish.root_radius(roots.residual_norm, roots.sigma_min, y_r, dtype)
             explained = np.zeros(members.n, bool)
             for j in range(roots.n):   # roots are few (the distinct fixed points); members are vectorised
                 same_input = np.all(members.inputs == roots.inputs[j], axis=1)
-                allowed = 3.0 * rho / max(roots.sigma_min[j], 1e-300) + radius[j]
+                # Newton's linearisation bounds the distance to the root by ‖R‖/σ_min; it is trusted only
+                # within half the grouping distance (farther out the member may belong to another root)
+                allowed = np.minimum(3.0 * rho / max(roots.sigma_min[j], 1e-300), 0.5 * self.tol_unique) + radius[j]
                 explained |= same_input & (np.linalg.norm(y_m - y_r[j], axis=1) <= allowed)
-            unexplained = members[~explained]
-            if unexplained.n == 0:
+            members, y_m, rho = members[~explained], y_m[~explained], rho[~explained]
+            if members.n == 0:
                 break
-            labels = cluster_labels(np.concatenate([unexplained.xstar, unexplained.inputs], 1), self.tol_unique)
-            more = self.polish(unexplained[representatives(labels, unexplained.qstar)], problem)
-            found = self.merge([found, more])
-            members = unexplained
+            labels = cluster_labels(np.concatenate([members.xstar, members.inputs], 1), self.tol_unique)
+            reps = representatives(labels, members.qstar)
+            found = self.merge([found, self.polish(members[reps], problem)])
+            rest = np.ones(members.n, bool)
+            rest[reps] = False
+            members, y_m, rho = members[rest], y_m[rest], rho[rest]
         return found
 
     # -- stage 4: polish and classify -----------------------------------------------------------------
@@ -499,10 +520,25 @@ class FixedPointFinder(FinderSettings):
             inputs.append(good.inputs[i])
         if first and self.n_box_inits:
             u_rows = np.unique(problem.u, axis=0)
-            starts.extend(problem.lo + (problem.hi - problem.lo) * rng.rand(int(self.n_box_inits), len(problem.lo)))
-            inputs.extend(u_rows[rng.randint(len(u_rows), size=int(self.n_box_inits))])
+            box_u = u_rows[rng.randint(len(u_rows), size=int(self.n_box_inits))]
+            starts.extend(self._box_starts(rng, problem, box_u))
+            inputs.extend(box_u)
         d, m = found.n_states, problem.u.shape[1]
         return np.asarray(starts, np.float64).reshape(-1, d), np.asarray(inputs, np.float64).reshape(-1, m)
+
+    def _box_starts(self, rng, problem: Problem, u_nxm: np.ndarray) -> np.ndarray:
+        """Starts [n, d] drawn uniformly in the box that holds every fixed point: for a built-in cell the
+        reduced variable's (−1, 1)^k (h = tanh(·) or h = o·tanh(·)), lifted to full states; for a user's map,
+        which has no such box, the trajectories' bounding box."""
+        n = len(u_nxm)
+        if not isinstance(self.rnn, RNN):
+            return problem.lo + (problem.hi - problem.lo) * rng.rand(n, len(problem.lo))
+        k = self.rnn.n_hidden
+        y = rng.uniform(-1.0, 1.0, size=(n, k))
+        params = self._params_in_dtype()
+        x = polish.chunked(lambda a, b: polish.lift_states(self.equation.lift, params, a, b), n,
+                           polish.chunk_rows(problem.lo.shape[0]), y.astype(self._dtype), u_nxm.astype(self._dtype))
+        return np.where(np.isfinite(x), x, 0.0).astype(np.float64)
 
     def complete(self, found: FixedPoints, problem: Problem, raw_parts: list[FixedPoints]) -> FixedPoints:
         """Rounds of completeness starts while new attractors appear; the raw results join ``raw_parts``."""
@@ -520,6 +556,50 @@ class FixedPointFinder(FinderSettings):
             found = self.merge([found, self.candidates(extra, problem)])
             if int(np.sum(_attractors(found))) == n_attractors:
                 break
+        return found
+
+    def deflate(self, found: FixedPoints, problem: Problem, rounds: int = 3) -> FixedPoints:
+        """Roots next to the roots found: from each new isolated root y*, Newton on the deflated equation
+        (`polish.Deflated`, with y* and its nearest known roots deflated) started at y* ± (tol_unique/2)·v,
+        v its reduced Jacobian's least-determined direction (the last right singular vector): the partner
+        of a near-fold pair, which starts nearby all take to y*, lies along v. Repeated on the roots it finds."""
+        eq, dtype = self.equation, self._dtype
+        params = self._params_in_dtype()
+        new = found[found.newton_converged & ~found.is_marginal]
+        for _ in range(rounds):
+            if new.n == 0:
+                break
+            roots = found[found.newton_converged]
+            y_new, y_all = np.asarray(eq.reduce(new.xstar)), np.asarray(eq.reduce(roots.xstar))
+            jr = polish.chunked(lambda a, b: polish.reduced_jacobians(eq.residual, params, a, b), new.n,
+                                polish.chunk_rows(y_new.shape[1]), y_new.astype(dtype), new.inputs.astype(dtype))
+            with single_thread_blas():
+                v = np.linalg.svd(np.asarray(jr, np.float64))[2][:, -1, :]            # [n, k]
+            starts = np.concatenate([y_new + 0.5 * self.tol_unique * v, y_new - 0.5 * self.tol_unique * v])
+            inputs = np.concatenate([new.inputs, new.inputs])
+            known = _nearest_known(starts, inputs, y_all, roots.inputs, n_known=8)
+            y, _ = polish.chunked(lambda a, b, c: polish.newton(polish.Deflated(eq.residual), 2 * int(self.newton_max_iters),
+                                                                params, a, (b, c)), len(starts),
+                                  polish.chunk_rows(y_new.shape[1]), starts.astype(dtype), inputs.astype(dtype),
+                                  known.astype(dtype))
+            ok = np.all(np.isfinite(y), axis=1)
+            x = polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), int(ok.sum()),
+                               polish.chunk_rows(problem.lo.shape[0]), y[ok].astype(dtype), inputs[ok].astype(dtype)) \
+                if ok.any() else np.zeros((0, new.n_states))
+            if len(x) == 0:
+                break
+            cands = FixedPoints(x, x, inputs[ok], x, np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x), np.int64),
+                                tol_unique=self.tol_unique)
+            n_before = int(np.sum(found.newton_converged))
+            found = self.merge([found, self.polish(cands, problem)])
+            converged = found[found.newton_converged & ~found.is_marginal]
+            if int(np.sum(found.newton_converged)) == n_before:
+                break
+            y_conv = np.asarray(eq.reduce(converged.xstar))
+            seen = np.zeros(converged.n, bool)
+            for row in y_all:
+                seen |= np.all(np.abs(y_conv - row) <= 0.0, axis=1)
+            new = converged[~seen]
         return found
 
     # -- stage 6: the result --------------------------------------------------------------------------
@@ -570,6 +650,8 @@ class FixedPointFinder(FinderSettings):
             found = self.candidates(raw, problem)
             if self.do_completeness_starts and found.n:
                 found = self.complete(found, problem, raw_parts)
+            if self.do_deflation and self.do_polish and found.n:
+                found = self.linearise(self.deflate(found, problem))
         self.result = self.analyse(found, raw_parts, time.perf_counter() - start)
         unique, slow = self.result.fixed_points, self.result.slow_points
         self._log(f"Found {unique.n} fixed points"
@@ -580,6 +662,22 @@ class FixedPointFinder(FinderSettings):
 
 
 FixedPointFinder.__doc__ += "\n" + settings_doc(FinderSettings) + "\n"
+
+
+def _nearest_known(y_sxk: np.ndarray, u_sxm: np.ndarray, roots_rxk: np.ndarray, roots_u_rxm: np.ndarray,
+                   n_known: int) -> np.ndarray:
+    """For each point, its ``n_known`` nearest roots at the same input [s, n_known, k], padded with far points
+    (1e6: they deflate nothing)."""
+    s, k = y_sxk.shape
+    known = np.full((s, n_known, k), 1e6)
+    if len(roots_rxk) == 0:
+        return known
+    distance = np.linalg.norm(y_sxk[:, None, :] - roots_rxk[None], axis=2)
+    distance[~np.all(u_sxm[:, None, :] == roots_u_rxm[None], axis=2)] = np.inf
+    order = np.argsort(distance, axis=1, kind="stable")[:, :n_known]
+    near = np.take_along_axis(distance, order, axis=1) < np.inf
+    known[:, :order.shape[1]] = np.where(near[..., None], roots_rxk[order], 1e6)
+    return known
 
 
 def _attractors(fps: FixedPoints) -> np.ndarray:

@@ -9,6 +9,8 @@ that saturation can make tiny is divided out; for a user's map R = F − x):
   reduced, σ_min(J − I) is measured relative to the map's own scale: the median of ‖J − I‖₂ over the
   states the trajectories visit (so a map that is uniformly slow, e.g. a gate saturated everywhere,
   still has isolated roots, while a root that is degenerate compared with the rest of the map is not);
+* deflation (`Deflated`): Newton on R(y)·Π_j(1/‖y − r_j‖² + 1) from next to a known root r finds a
+  distinct root nearby, if there is one (two roots of a near-fold pair lie close together);
 * same root: two converged points y_a, y_b are one root only when ‖y_a − y_b‖ ≤ r_a + r_b with
   r = 10·‖R(y)‖/σ_min + 100·ε·(1 + ‖y‖∞) (ε the dtype's machine epsilon) — the distance to the
   root that Newton's linearisation allows, plus the dtype's floor; never merely a fixed distance.
@@ -67,6 +69,27 @@ def newton(residual: Callable, n_steps: int, params, y_nxk, u_nxm):
     norm0 = jnp.linalg.norm(jax.vmap(residual, (None, 0, 0))(params, y_nxk, u_nxm), axis=1)
     _, y, norm, _ = jax.lax.while_loop(cond, body, (0, y_nxk, norm0, jnp.ones(y_nxk.shape[0], bool)))
     return y, norm
+
+
+class Deflated:
+    """The deflated residual G(y) = R(y, u) · Π_j (1/‖y − r_j‖² + 1) of Farrell, Birkisson & Funke (2015),
+    "Deflation techniques for finding distinct solutions of nonlinear PDEs": G has the roots of R except
+    the known roots r_j, so Newton on G started next to a known root goes to another one. Called as
+    G(params, y [k], (u [m], known [j, k])); rows of ``known`` far away (1e6) deflate nothing. Hashable."""
+
+    def __init__(self, residual: Callable):
+        self.residual = residual
+
+    def __call__(self, params, y, u_and_known):
+        u, known = u_and_known
+        factor = jnp.prod(1.0 / jnp.sum((y[None, :] - known) ** 2, axis=1) + 1.0)
+        return self.residual(params, y, u) * factor
+
+    def __hash__(self):
+        return hash(("Deflated", self.residual))
+
+    def __eq__(self, other):
+        return isinstance(other, Deflated) and other.residual == self.residual
 
 
 @partial(jax.jit, static_argnums=0)
