@@ -407,6 +407,22 @@ def test_distinct_roots_closer_than_tol_unique_are_both_kept():
     np.testing.assert_array_equal(unique.is_stable[np.argsort(unique.xstar[:, 0])], [True, False, False])
 
 
+def test_deflation_finds_the_partner_of_a_close_pair_that_every_start_misses():
+    # x' = x − 10 x (x − 0.004)(x − 1) again, with starts only left of 0: Newton takes them all to 0; Newton on
+    # the deflated equation R(x)·(1/(x − 0)² + 1), started next to 0, goes to the root 0.004 beside it
+    def model(inputs, hidden):
+        h_next = hidden - 10.0 * hidden * (hidden - 0.004) * (hidden - 1.0)
+        return h_next[:, None, :], h_next
+
+    starts = np.linspace(-0.3, -0.05, 16)[:, None]
+    options = dict(initial_states=starts, inputs=np.zeros((1, 1)))
+    plain, _ = FixedPointFinder(model, do_deflation=False, do_completeness_starts=False, **QUIET).find_fixed_points(
+        **options)
+    deflated, _ = FixedPointFinder(model, do_completeness_starts=False, **QUIET).find_fixed_points(**options)
+    np.testing.assert_allclose(plain.xstar[:, 0], [0.0], atol=1e-6)
+    assert np.min(np.abs(deflated.xstar[:, 0] - 0.004)) < 1e-6 and np.min(np.abs(deflated.xstar[:, 0])) < 1e-6
+
+
 def test_past_a_saddle_node_there_is_a_slow_point_and_no_fixed_point():
     # x' = x + 0.1 (x² + 1e-3): no root; q has its minimum ½(1e-4)² at x = 0, the ghost of the saddle-node
     def model(inputs, hidden):
