@@ -1,7 +1,8 @@
 """Summarise a sweep: results/summary/runs.csv (one row per run) and the sweep's figures.
 
-Writes to --out-dir: runs.csv, stable_counts.png and .pdf (stable and total fixed-point counts per
-run against 2^N and 3^N), saddle_index.png (fixed points per saddle index) and training_curves.png.
+Writes to --out-dir: runs.csv and three figures, each as .png and .pdf: stable_counts (stable and
+total fixed-point counts per run against 2^N and 3^N; slow points and memories when the table has
+them), saddle_index (fixed points per saddle index) and training_curves.
 """
 
 import argparse
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from fixedpoints.cli import run_script
 from fixedpoints.plotting import (plot_saddle_index_histogram, plot_stable_counts, plot_training_curves,
-                                  save_figure)
+                                  save_figures)
 from fixedpoints.summary import summarize_runs, training_curve, write_runs_csv
 
 
@@ -28,11 +29,10 @@ def main(argv=None):
     runs = summarize_runs(args.runs, args.benchmarks)
     write_runs_csv(runs, out / "runs.csv")
     print(f"wrote {out / 'runs.csv'}: {len(runs)} runs", file=sys.stderr)
-    figure = plot_stable_counts(runs)
-    save_figure(figure, out / "stable_counts.png")
-    save_figure(figure, out / "stable_counts.pdf")
-    save_figure(plot_saddle_index_histogram(runs), out / "saddle_index.png")
-    save_figure(plot_training_curves([training_curve(run) for run in args.runs]), out / "training_curves.png")
+    figures = {"stable_counts": plot_stable_counts(runs), "saddle_index": plot_saddle_index_histogram(runs),
+               "training_curves": plot_training_curves([training_curve(run) for run in args.runs])}
+    for name, figure in figures.items():
+        save_figures(figure, [out / f"{name}.png", out / f"{name}.pdf"])
     print(f"wrote the figures to {out}", file=sys.stderr)
 
 
