@@ -352,7 +352,7 @@ def test_slow_points_are_quiet_and_do_not_move_the_view():
         assert line.get_markersize() < stable.get_markersize() and line.get_zorder() < stable.get_zorder()
         assert fig.axes[0].get_xlim()[1] < 5          # the far slow point is outside the view …
         (legend,) = fig.legends
-        assert "slow points (3, not counted; 1 outside the view)" in [t.get_text() for t in legend.get_texts()]
+        assert "slow points (3; 1 outside)" in [t.get_text() for t in legend.get_texts()]
 
 
 def test_pca_labels_name_every_attractor_and_merge_coincident_ones():

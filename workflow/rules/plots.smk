@@ -52,5 +52,5 @@ rule plot_run:
         "log_job_start attempt={resources.attempt} mem_mb={resources.mem_mb} runtime={resources.runtime} > {log}; "
         "within_budget python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
         "--out-main {output.fixed_points} {output.fixed_points_pdf} --out-readout {output.readout} "
-        "{output.readout_pdf} --out-2d {output.pca_2d} {output.pca_2d_pdf} --out-3d {output.pca_3d} {output.pca_3d_pdf} "
-        ">> {log} 2>&1"
+        "{output.readout_pdf} --out-2d {output.pca_2d} {output.pca_2d_pdf} "
+        "--out-3d {output.pca_3d} {output.pca_3d_pdf} >> {log} 2>&1"

@@ -14,8 +14,9 @@ so one drawing code serves both. Every artist is drawn in view coordinates:
   diamonds; they do not set the axis limits (a GRU has hundreds far out in its saturated gates),
   and the legend says how many lie outside the view;
 * labels: each attractor named by the bit pattern of its readout (`bit_patterns`), centred above
-  or below it, away from its nearest neighbours (`label_above`); attractors that fall within 8 % of
-  the view's extent of each other share one label.
+  or below it, away from its nearest neighbours (`label_sides`); attractors that fall within 8 % of
+  the view's extent of each other share one label, a stack of patterns beside them, towards the
+  middle of the view.
 
 The artists carry gids: ``"trajectory"``, ``"unstable_mode"``, ``"fixed_points:stable"``,
 ``"fixed_points:index{k}"``, ``"slow_points"``, ``"pattern"`` (one text per label),
@@ -183,7 +184,7 @@ class StateSpaceAxes:
             line = self.line(traj_bxtxd[trial, start_time:], color=TRAJECTORY_COLOR, linewidth=0.5, alpha=0.8,
                              gid="trajectory", zorder=1)
             if i == 0:
-                line.set_label(f"trajectories ({len(trials)} trials, t ≥ {start_time})")
+                line.set_label(f"trajectories ({len(trials)} trials" + (f", t ≥ {start_time})" if start_time else ")"))
                 self.legend["trajectory"] = line
 
     def fixed_points(self, arrays: dict[str, np.ndarray], mode_length: float) -> None:
@@ -222,7 +223,7 @@ class StateSpaceAxes:
             return
         line = self.line(xstar_sxd, linestyle="none", marker="D", markersize=3.5, color=SLOW_COLOR,
                          fillstyle="none", markeredgewidth=0.8, gid="slow_points", zorder=3,
-                         label=f"slow points ({len(xstar_sxd)}, not counted)")
+                         label=f"slow points ({len(xstar_sxd)})")
         self.slow = self.drawn.pop()
         self.legend["slow"] = line
 
@@ -241,11 +242,17 @@ class StateSpaceAxes:
             else:
                 groups.append([int(i)])
         anchors = np.array([z[group].mean(axis=0) for group in groups])
-        above = label_above(anchors[:, :2]) if self.projection.n_dims == 2 else np.ones(len(groups), bool)
-        for group, anchor, up in zip(groups, anchors, above):
-            offset = offset_copy(self.ax.transData, fig=self.ax.figure, y=4 if up else -4, units="points")
+        away = label_sides(anchors[:, :2]) if self.projection.n_dims == 2 else np.ones((len(groups), 2), bool)
+        centre = np.nanmean(np.concatenate(self.drawn), axis=0)
+        for group, anchor, (_, up) in zip(groups, anchors, away):
+            if len(group) == 1:     # one line: centred above or below the point
+                dx, dy, ha, va = 0, 4 if up else -4, "center", "bottom" if up else "top"
+            else:                   # a stack of patterns: beside the points, towards the middle of the view
+                right = anchor[0] <= centre[0]
+                dx, dy, ha, va = 6 if right else -6, 0, "left" if right else "right", "center"
+            offset = offset_copy(self.ax.transData, fig=self.ax.figure, x=dx, y=dy, units="points")
             self.ax.text(*anchor, "\n".join(patterns[i] for i in group), transform=offset, fontsize=8,
-                         gid="pattern", zorder=5, ha="center", va="bottom" if up else "top",
+                         gid="pattern", zorder=5, ha=ha, va=va,
                          bbox=dict(boxstyle="square,pad=0.05", facecolor="white", edgecolor="none", alpha=0.6))
 
     def extent(self) -> float:
@@ -274,7 +281,7 @@ class StateSpaceAxes:
         outside = int(np.sum(np.any((self.slow < low) | (self.slow > high), axis=1)))
         if outside:
             line = self.legend["slow"]
-            line.set_label(f"{line.get_label()[:-1]}; {outside} outside the view)")
+            line.set_label(f"{line.get_label()[:-1]}; {outside} outside)")
         for label, set_label in zip(self.projection.axis_labels, setters):
             set_label(label)
 
@@ -287,17 +294,17 @@ class StateSpaceAxes:
         return handles, labels, {tuple: HandlerTuple(ndivide=None, pad=0.0)}
 
 
-def label_above(anchors_gx2: np.ndarray, n_neighbours: int = 3) -> np.ndarray:
-    """Whether each label goes above its point [g] (else below): away from the mean height of its
-    nearest other anchors, so that the labels of a cluster of points spread out instead of covering
-    each other (in the readout view: each 2×2 cluster of memories gets its labels on its outside)."""
+def label_sides(anchors_gx2: np.ndarray, n_neighbours: int = 3) -> np.ndarray:
+    """For each label [g, 2]: whether its point lies right of / above the mean of its nearest other
+    anchors; a label set on that side (away from them) does not cover theirs (in the readout view
+    each 2×2 cluster of memories gets its labels on its outside)."""
     anchors = np.asarray(anchors_gx2, np.float64)
     if len(anchors) < 2:
-        return np.ones(len(anchors), bool)
+        return np.ones((len(anchors), 2), bool)
     distance = np.linalg.norm(anchors[:, None] - anchors[None], axis=2)
     np.fill_diagonal(distance, np.inf)
     nearest = np.argsort(distance, axis=1, kind="stable")[:, : min(n_neighbours, len(anchors) - 1)]
-    return anchors[:, 1] >= anchors[nearest, 1].mean(axis=1)
+    return anchors >= anchors[nearest].mean(axis=1)
 
 
 def mode_length(projection: Projection, z_extent: float, requested: float | None) -> float:
