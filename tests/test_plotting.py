@@ -168,7 +168,7 @@ def test_no_fixed_points_still_draws_trajectories_and_says_so():
         fig = plot(empty, traj, note="skipped: training diverged")
         (text,) = artists(fig, "message")
         assert "no fixed points" in text.get_text() and "diverged" in text.get_text()
-        assert len(artists(fig, "trajectory")) == min(8, traj.shape[0])
+        assert len(artists(fig, "trajectory")) == min(6, traj.shape[0])
         assert not [a for a in fig.axes[0].get_children() if str(a.get_gid()).startswith("fixed_points")]
         assert fig.axes[0].get_title() == "0 stable / 0"
 

@@ -25,7 +25,6 @@ from .views import (Projection, check_trajectories, draw_view, finite_states, fi
                     slow_point_states)
 
 MIN_THIRD_AXIS_VARIANCE = 0.01   # PC 3 with a smaller share of the variance is dropped from the 3-D view
-DEFAULT_TRIALS = 8
 
 
 def principal_axes(states_nxd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,7 +62,7 @@ def _plot_pca(fixed_points, state_traj, n_components: int, *, readout, slow_poin
     suffix = f"\n{note}" if note else ""
     if n_trials == 0 or n_time == 0:
         return plot_message("no hidden-state trajectories to project" + suffix, title, figsize)
-    trials = select_trials(n_trials, n_time, plot_batch_idx, plot_start_time, DEFAULT_TRIALS)
+    trials = select_trials(n_trials, n_time, plot_batch_idx, plot_start_time)
     if d < n_components:
         why = (f"{n_components}-D PCA skipped: the state has only {d} dimension{'s' * (d != 1)}"
                + (" (the 2-D figure shows both)" if d == 2 else ""))
@@ -121,7 +120,7 @@ def plot_fixed_points_2d(fixed_points, state_traj, *, readout=None, slow_points=
         attractor is labelled with its bit pattern (`views.bit_patterns`).
       slow_points: the finder's slow points (anything with ``xstar`` [s, d]), drawn as small grey
         diamonds; None: none.
-      plot_batch_idx: the trials drawn (default: the first 8), one thin light line each.
+      plot_batch_idx: the trials drawn (default: the first 6), one thin light line each.
       plot_start_time: first time step drawn of each trial.
       title: default ``"{n_stable} stable / {n}"``.
       mode_length: half-length ℓ of the unstable-direction segments in state units (default:

@@ -30,7 +30,6 @@ from .views import (Projection, check_trajectories, draw_view, finite_states, fi
                     slow_point_states)
 
 NEST_SCALE = 0.35
-DEFAULT_TRIALS = 8
 CUBE_COLOR = "#d9d9d9"
 
 
@@ -161,7 +160,7 @@ def plot_readout(fixed_points, state_traj, readout: Readout, *, slow_points=None
                             + suffix, title)
     if n_trials == 0 or n_time == 0:
         return plot_message("no hidden-state trajectories to project" + suffix, title)
-    trials = select_trials(n_trials, n_time, plot_batch_idx, plot_start_time, DEFAULT_TRIALS)
+    trials = select_trials(n_trials, n_time, plot_batch_idx, plot_start_time)
     states = finite_states(traj)
     # one panel: a column wide; more: two columns, the legend in the first free cell
     ncols = 1 if len(pairs) == 1 else 2

@@ -15,9 +15,10 @@ from matplotlib.figure import Figure
 from .common import fixed_point_title
 from .pca import plot_fixed_points_2d, plot_fixed_points_3d
 from .readout import Readout, plot_readout
+from .views import DEFAULT_TRIALS
 
 RUN_VIEWS = ("pca_2d", "pca_3d", "readout")
-PLOT_RUN_DEFAULTS = {"trials": 6, "start_time": 0}
+PLOT_RUN_DEFAULTS = {"trials": DEFAULT_TRIALS, "start_time": 0}
 
 
 def main_view(n_bits: int) -> str:

@@ -36,6 +36,7 @@ from mpl_toolkits.mplot3d.art3d import Line3D
 
 from .common import MINUS, SLOW_COLOR, STABLE_COLOR, TRAJECTORY_COLOR, index_color
 
+DEFAULT_TRIALS = 6       # trajectories drawn when no trials are chosen: a few, as context
 MODE_FRACTION = 0.08     # the longest unstable-direction segment: this fraction of the view's extent
 MERGE_FRACTION = 0.08    # attractors closer than this fraction of the extent share a label
 PATTERN_THRESHOLD = 0.5  # |y| below this reads as an undecided bit ("0")
@@ -138,10 +139,9 @@ def check_trajectories(state_traj, d: int | None) -> np.ndarray:
     return traj
 
 
-def select_trials(n_trials: int, n_time: int, plot_batch_idx, plot_start_time: int,
-                  default: int) -> list[int]:
-    """The trials to draw (``plot_batch_idx``, default the first ``default``), checked."""
-    idx = list(range(min(default, n_trials))) if plot_batch_idx is None else [int(i) for i in plot_batch_idx]
+def select_trials(n_trials: int, n_time: int, plot_batch_idx, plot_start_time: int) -> list[int]:
+    """The trials to draw (``plot_batch_idx``, default the first DEFAULT_TRIALS), checked."""
+    idx = list(range(min(DEFAULT_TRIALS, n_trials))) if plot_batch_idx is None else [int(i) for i in plot_batch_idx]
     bad = [i for i in idx if not 0 <= i < n_trials]
     if bad:
         raise ValueError(f"plot_batch_idx {bad} out of range for {n_trials} trials")
