@@ -311,6 +311,22 @@ def test_readout_view_puts_the_attractors_at_the_cube_corners_with_their_pattern
             assert len(saddles.get_xdata()) == math.comb(n_bits, k) * 2 ** (n_bits - k)
 
 
+@pytest.mark.parametrize("pairs", [[(0, 1)], None])
+def test_readout_labels_of_16_memories_do_not_overlap(pairs):
+    """4 bits: in the main panel and in every panel of the grid, the 16 labels are drawn apart and
+    inside the figure (checked on the rendered figure)."""
+    fps, traj, readout, _ = bistable_readout_net(4, False)
+    fig = plotting.plot_readout(fps, traj, readout, pairs=pairs)
+    fig.canvas.draw()
+    figure_box = fig.bbox
+    for p in range(1 if pairs else 3):
+        boxes = [t.get_window_extent() for t in artists(fig, "pattern", ax=p)]
+        assert len(boxes) == 16
+        overlaps = [(i, j) for i, j in itertools.combinations(range(16), 2) if boxes[i].overlaps(boxes[j])]
+        assert not overlaps
+        assert all(figure_box.contains(b.x0, b.y0) and figure_box.contains(b.x1, b.y1) for b in boxes)
+
+
 def test_readout_projection_of_a_trained_like_readout():
     """A general readout: every projected trajectory point is (h·w_out + b_out)·M for the panel's M."""
     rng = np.random.default_rng(5)

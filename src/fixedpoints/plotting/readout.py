@@ -162,6 +162,8 @@ def plot_readout(fixed_points, state_traj, readout: Readout, *, slow_points=None
         return plot_message("no hidden-state trajectories to project" + suffix, title)
     trials = select_trials(n_trials, n_time, plot_batch_idx, plot_start_time)
     states = finite_states(traj)
+    if not len(states):
+        return plot_message("no finite hidden states to project" + suffix, title)
     # one panel: a column wide; more: two columns, the legend in the first free cell
     ncols = 1 if len(pairs) == 1 else 2
     nrows = math.ceil((len(pairs) + (ncols > 1)) / ncols)

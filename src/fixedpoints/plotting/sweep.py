@@ -17,6 +17,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -183,19 +184,13 @@ def _memory_bars(ax, group, x, archs) -> None:
         bottom = np.zeros(int(chosen.sum()))
         for where, (_, alpha, hatch) in MEMORY_SEGMENTS.items():
             height = np.maximum(parts[where][chosen], 0.0)
-            face = (*_rgb(arch_color(arch)), alpha)
+            face = (*to_rgb(arch_color(arch)), alpha)
             ax.bar(x[chosen], height, width * 0.9, bottom=bottom, color=face, hatch=hatch,
                    edgecolor=arch_color(arch) if where != "lost" else "0.6", linewidth=0.5,
                    gid=f"memories:{arch}:{where}")
             bottom = bottom + height
     ax.axhline(float(total[0]), color="black", linewidth=1.2, gid="expected", zorder=1)
     ax.set_ylim(0, float(np.nanmax(total)) * 1.15)
-
-
-def _rgb(color: str) -> tuple[float, float, float]:
-    from matplotlib.colors import to_rgb
-
-    return to_rgb(color)
 
 
 def _counts_legend(runs, archs, has_memories: bool) -> list:

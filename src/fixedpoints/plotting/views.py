@@ -14,7 +14,7 @@ so one drawing code serves both. Every artist is drawn in view coordinates:
   diamonds; they do not set the axis limits (a GRU has hundreds far out in its saturated gates),
   and the legend says how many lie outside the view;
 * labels: each attractor named by the bit pattern of its readout (`bit_patterns`), centred above
-  or below it, away from its nearest neighbours (`label_sides`); attractors that fall within 8 % of
+  or below it, away from its nearest neighbours (`label_above`); attractors that fall within 8 % of
   the view's extent of each other share one label, a stack of patterns beside them, towards the
   middle of the view.
 
@@ -242,9 +242,9 @@ class StateSpaceAxes:
             else:
                 groups.append([int(i)])
         anchors = np.array([z[group].mean(axis=0) for group in groups])
-        away = label_sides(anchors[:, :2]) if self.projection.n_dims == 2 else np.ones((len(groups), 2), bool)
+        above = label_above(anchors[:, :2]) if self.projection.n_dims == 2 else np.ones(len(groups), bool)
         centre = np.nanmean(np.concatenate(self.drawn), axis=0)
-        for group, anchor, (_, up) in zip(groups, anchors, away):
+        for group, anchor, up in zip(groups, anchors, above):
             if len(group) == 1:     # one line: centred above or below the point
                 dx, dy, ha, va = 0, 4 if up else -4, "center", "bottom" if up else "top"
             else:                   # a stack of patterns: beside the points, towards the middle of the view
@@ -294,17 +294,17 @@ class StateSpaceAxes:
         return handles, labels, {tuple: HandlerTuple(ndivide=None, pad=0.0)}
 
 
-def label_sides(anchors_gx2: np.ndarray, n_neighbours: int = 3) -> np.ndarray:
-    """For each label [g, 2]: whether its point lies right of / above the mean of its nearest other
-    anchors; a label set on that side (away from them) does not cover theirs (in the readout view
-    each 2×2 cluster of memories gets its labels on its outside)."""
+def label_above(anchors_gx2: np.ndarray, n_neighbours: int = 3) -> np.ndarray:
+    """Whether each label [g] goes above its point (else below): when the point lies above the mean
+    of its nearest other anchors. Set away from its neighbours, a label does not cover theirs (in the
+    readout view each 2×2 cluster of memories gets its labels on its outside)."""
     anchors = np.asarray(anchors_gx2, np.float64)
     if len(anchors) < 2:
-        return np.ones((len(anchors), 2), bool)
+        return np.ones(len(anchors), bool)
     distance = np.linalg.norm(anchors[:, None] - anchors[None], axis=2)
     np.fill_diagonal(distance, np.inf)
     nearest = np.argsort(distance, axis=1, kind="stable")[:, : min(n_neighbours, len(anchors) - 1)]
-    return anchors >= anchors[nearest].mean(axis=1)
+    return anchors[:, 1] >= anchors[nearest, 1].mean(axis=1)
 
 
 def mode_length(projection: Projection, z_extent: float, requested: float | None) -> float:
@@ -322,8 +322,8 @@ def draw_view(ax, projection: Projection, arrays: dict[str, np.ndarray], traj_bx
     """Draw a run into ``ax`` through ``projection``: trajectories, fixed points, slow points, labels.
 
     ``readout`` (a callable states [n, d] → y [n, N], or None) names the attractors by bit pattern.
-    ``context_nxd`` (the states the view
-    was fitted on) sets the extent for the segment length and the axis limits.
+    ``context_nxd`` (the states the view was fitted on) sets the extent for the segment length and
+    the axis limits.
     """
     view = StateSpaceAxes(ax, projection)
     view.trajectories(traj_bxtxd, trials, start_time)
