@@ -1,20 +1,33 @@
-"""Time the per-run figures (plot_run): library call + two PNGs, and the whole script with its imports.
+"""Time the per-run figures (plot_run): CPU seconds of the script, its imports, and the library call.
 
 For each default task size (N bits, d hidden units) the fixed points are those of the closed-form
 map x' = tanh(2x) on the first N coordinates (3^N points, 2^N stable, eigenvectors the unit axes)
 and 0 on the others (stable directions, λ = 0.5); the trajectories are 128 trials × 64 steps of that
-map with noise, as many as the default sweep's test set. Prints a table of medians over repeats.
+map with noise, as many as the default sweep's test set. Each configuration runs as a fresh process
+(as a Snakemake job does); its CPU time (user + system, from the OS) is the median over repeats,
+the configurations interleaved so that a change of machine load hits all of them alike.
 
-    python bench/bench_plotting.py [--repeats 5]
+* ``script, 2 PNG``: ``plot_run.py --out-2d a.png --out-3d b.png`` (what the old rule wrote);
+* ``script, rule``: every output of the plot_run rule (4 figures as PNG and PDF);
+* ``imports``: ``import fixedpoints.plotting, fixedpoints.fixed_points`` alone;
+* ``library``: `plot_run` and saving the rule's 8 files, in this process (imports done).
+
+With ``--baseline REV`` the same script of git revision REV (its ``src/`` and ``plot_run.py``,
+extracted with ``git archive``) runs beside, with its 2 PNGs, and the ratio is printed.
+
+    python bench/bench_plotting.py [--repeats 5] [--baseline 1003fb5]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +36,12 @@ import numpy as np
 
 from fixedpoints import RNN, save_model
 from fixedpoints.fixed_points import FixedPoints
-from fixedpoints.plotting import plot_run, save_figure
+from fixedpoints.plotting import plot_run, save_figures
 
-SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "plot_run.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = Path("workflow") / "scripts" / "plot_run.py"
 SIZES = ((2, 3), (3, 4), (4, 6))   # (n_bits, n_hidden) of the default sweep
+RULE_VIEWS = {"main": "fixed_points", "readout": "readout", "2d": "pca_2d", "3d": "pca_3d"}   # option: file
 
 
 def write_run(folder: Path, n_bits: int, n_hidden: int) -> tuple[Path, Path]:
@@ -55,30 +70,69 @@ def write_run(folder: Path, n_bits: int, n_hidden: int) -> tuple[Path, Path]:
     return folder / "model.h5", folder / "fixed_points.h5"
 
 
+def cpu_seconds(command: list[str], env: dict | None = None) -> float:
+    """User + system CPU seconds of one child process (it must succeed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def baseline_tree(revision: str, into: Path) -> Path:
+    """``src/`` and ``workflow/scripts/`` of git ``revision``, extracted into ``into``."""
+    archive = into / "baseline.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), revision, "src", "workflow/scripts"],
+                   check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "baseline", filter="data")
+    return into / "baseline"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="repeats per size (the median is printed)")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per configuration (the median is printed)")
+    parser.add_argument("--baseline", default=None, help="git revision whose plot_run.py runs beside (2 PNGs)")
     args = parser.parse_args()
-    print(f"{'task':>6} {'d':>3} {'points':>6} {'plot+save s':>12} {'script s':>9}   (medians of {args.repeats})")
     with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        configs = {}
+        if args.baseline:
+            old = baseline_tree(args.baseline, tmp)
+            configs["baseline, 2 PNG"] = (old / SCRIPT, {**os.environ, "PYTHONPATH": str(old / "src")}, "2png")
+        configs["script, 2 PNG"] = (ROOT / SCRIPT, None, "2png")
+        configs["script, rule"] = (ROOT / SCRIPT, None, "rule")
+        header = f"{'task':>5} {'d':>2} {'points':>6} " + " ".join(f"{name:>16}" for name in configs)
+        print(header + f" {'imports':>8} {'library':>8}" + ("  ratio baseline/script" if args.baseline else ""))
+        print(f"{'':>16} CPU seconds, medians of {args.repeats}; library: wall seconds in this process")
+        imports = [sys.executable, "-c", "import fixedpoints.plotting, fixedpoints.fixed_points"]
         for n_bits, n_hidden in SIZES:
-            folder = Path(tmp) / f"{n_bits}bit"
+            folder = tmp / f"{n_bits}bit"
             folder.mkdir()
             model, fixed_points = write_run(folder, n_bits, n_hidden)
-            outs = [folder / "pca_2d.png", folder / "pca_3d.png"]
-            plot_run(model, fixed_points)       # warm-up: lazy imports, font cache
-            library, script = [], []
+            base = [sys.executable, "", "--model", str(model), "--fixed-points", str(fixed_points)]
+            outputs = {"2png": ["--out-2d", str(folder / "a.png"), "--out-3d", str(folder / "b.png")],
+                       "rule": [arg for option, name in RULE_VIEWS.items() for arg in
+                                (f"--out-{option}", str(folder / f"{name}.png"), str(folder / f"{name}.pdf"))]}
+            times: dict[str, list[float]] = {name: [] for name in [*configs, "imports", "library"]}
+            plot_run(model, fixed_points)                 # warm-up: lazy imports, font cache
             for _ in range(args.repeats):
+                for name, (script, env, kind) in configs.items():
+                    command = base.copy()
+                    command[1] = str(script)
+                    times[name].append(cpu_seconds(command + outputs[kind], env))
+                times["imports"].append(cpu_seconds(imports))
                 start = time.perf_counter()
-                for fig, out in zip(plot_run(model, fixed_points), outs):
-                    save_figure(fig, out)
-                library.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                subprocess.run([sys.executable, str(SCRIPT), "--model", str(model), "--fixed-points",
-                                str(fixed_points), "--out-2d", str(outs[0]), "--out-3d", str(outs[1])], check=True)
-                script.append(time.perf_counter() - start)
-            print(f"{n_bits}bit {n_hidden:>5} {3 ** n_bits:>6} {statistics.median(library):>12.3f} "
-                  f"{statistics.median(script):>9.2f}", flush=True)
+                figures = plot_run(model, fixed_points)
+                for option, name in RULE_VIEWS.items():
+                    save_figures(figures[{"2d": "pca_2d", "3d": "pca_3d"}.get(option, option)],
+                                 [folder / f"{name}.png", folder / f"{name}.pdf"])
+                times["library"].append(time.perf_counter() - start)
+            medians = {name: statistics.median(values) for name, values in times.items()}
+            row = f"{n_bits}bit {n_hidden:>3} {3 ** n_bits:>6} " + " ".join(f"{medians[n]:>16.2f}" for n in configs)
+            row += f" {medians['imports']:>8.2f} {medians['library']:>8.2f}"
+            if args.baseline:
+                row += f"  {medians['baseline, 2 PNG'] / medians['script, 2 PNG']:>10.2f}"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

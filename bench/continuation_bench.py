@@ -52,7 +52,8 @@ def build(task: str, seed: int, folder: str) -> tuple[str, str]:
 def run_once(model_path: str, fixed_points_path: str, repeats: int) -> dict:
     """Time ``repeats`` continuations in this process (the first includes compilation)."""
     from fixedpoints import FixedPoints, load_model
-    from fixedpoints.continuation import continue_fixed_points, flip_columns
+    from fixedpoints.branches import flip_columns
+    from fixedpoints.continuation import continue_fixed_points
     rnn, fps = load_model(model_path), FixedPoints.load(fixed_points_path)
     times = []
     for _ in range(repeats):

@@ -20,8 +20,9 @@ from scipy.optimize import brentq
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
 from fixedpoints.cli import run_script
-from fixedpoints.continuation import (continuation_columns, continue_fixed_points, flip_columns, load_continuation,
-                                      removal_amplitudes, start_bits)
+from fixedpoints.branches import (continuation_columns, flip_columns, load_continuation, removal_amplitudes,
+                                  start_bits)
+from fixedpoints.continuation import continue_fixed_points
 from fixedpoints.equations import map_equation
 from fixedpoints.finder import x64_scope
 from fixedpoints.io import FileFormatError

@@ -18,6 +18,8 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from fixedpoints import plotting
 
@@ -63,8 +65,8 @@ def pca_projection(traj: np.ndarray, points: np.ndarray, k: int) -> np.ndarray:
     return (points - mean) @ vt[:k].T
 
 
-def artists(fig, gid):
-    ax = fig.axes[0]
+def artists(fig, gid, ax=0):
+    ax = fig.axes[ax]
     return [a for a in ax.get_children() if a.get_gid() == gid]
 
 
@@ -132,12 +134,16 @@ def test_axis_labels_show_explained_variance():
     states = traj.reshape(-1, 3)
     s = np.linalg.svd(states - states.mean(axis=0), compute_uv=False) ** 2
     ratio = s / s.sum()
-    assert fig.axes[0].get_xlabel() == f"PC 1 ({100 * ratio[0]:.1f}% var.)"
-    assert fig.axes[0].get_ylabel() == f"PC 2 ({100 * ratio[1]:.1f}% var.)"
+    assert fig.axes[0].get_xlabel() == f"PC 1 ({100 * ratio[0]:.1f} % var.)"
+    assert fig.axes[0].get_ylabel() == f"PC 2 ({100 * ratio[1]:.1f} % var.)"
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()][1:] == [
         "stable (8)", "saddle, index 1 (12)", "saddle, index 2 (6)", "saddle, index 3 (1)", "unstable directions"]
     assert fig.axes[0].get_title() == "8 stable / 27"
+    # the legend's unstable-direction entry shows the colours of the segments, one per saddle index
+    segment_colors = {line.get_color() for line in artists(fig, "unstable_mode")}
+    entry_colors = {line.get_color() for line in legend.findobj(Line2D) if line.get_label() == "unstable directions"}
+    assert entry_colors == segment_colors == {plotting.index_color(k) for k in (1, 2, 3)}
 
 
 def test_complex_pair_gives_two_segments_spanning_its_plane():
@@ -162,7 +168,7 @@ def test_no_fixed_points_still_draws_trajectories_and_says_so():
         fig = plot(empty, traj, note="skipped: training diverged")
         (text,) = artists(fig, "message")
         assert "no fixed points" in text.get_text() and "diverged" in text.get_text()
-        assert len(artists(fig, "trajectory")) == min(20, traj.shape[0])
+        assert len(artists(fig, "trajectory")) == min(6, traj.shape[0])
         assert not [a for a in fig.axes[0].get_children() if str(a.get_gid()).startswith("fixed_points")]
         assert fig.axes[0].get_title() == "0 stable / 0"
 
@@ -175,7 +181,7 @@ def test_two_state_network_2d_works_and_3d_says_why_skipped():
     assert len(artists(fig2, "unstable_mode")) == d * 3 ** (d - 1)
     fig3 = plotting.plot_fixed_points_3d(fps, traj, title="2-bit tanh seed 0: 4 stable / 9")
     (text,) = artists(fig3, "message")
-    assert "3D PCA skipped" in text.get_text() and "only 2 dimensions" in text.get_text()
+    assert "3-D PCA skipped" in text.get_text() and "only 2 dimensions" in text.get_text()
     assert fig3.axes[0].get_title() == "2-bit tanh seed 0: 4 stable / 9"
 
 
@@ -215,6 +221,168 @@ def test_missing_jacobian_fields_named():
         plotting.plot_fixed_points_2d(fps, closed_form_trajectories(2))
 
 
+
+def test_principal_axes_match_scikit_learn():
+    """numpy's SVD with the svd_flip sign convention gives scikit-learn's PCA: same axes, signs and ratios."""
+    decomposition = pytest.importorskip("sklearn.decomposition")
+    rng = np.random.default_rng(3)
+    states = rng.normal(size=(500, 5)) @ rng.normal(size=(5, 5)) + rng.normal(size=5)
+    mean, axes, ratio = plotting.principal_axes(states)
+    pca = decomposition.PCA(svd_solver="full").fit(states)
+    np.testing.assert_allclose(mean, pca.mean_, atol=1e-12)
+    np.testing.assert_allclose(axes, pca.components_, atol=1e-9)
+    np.testing.assert_allclose(ratio, pca.explained_variance_ratio_, atol=1e-12)
+
+
+def test_3d_view_is_to_scale_and_drops_a_flat_third_axis():
+    traj = closed_form_trajectories(3)
+    traj[..., 2] *= 0.3                        # PC 3 still above 1 % of the variance
+    fig = plotting.plot_fixed_points_3d(closed_form_fixed_points(3), traj)
+    ax = fig.axes[0]
+    ranges = np.ptp([ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d()], axis=1)
+    aspect = np.asarray(ax.get_box_aspect())
+    np.testing.assert_allclose(aspect / aspect.max(), ranges / ranges.max(), rtol=1e-6)   # one unit, one length
+
+    flat = closed_form_trajectories(3)
+    flat[..., 2] = 1e-3 * flat[..., 0] + 1e-4 * np.sin(np.arange(flat.shape[1]))   # PC 3: ~1e-6 of the variance
+    fig = plotting.plot_fixed_points_3d(closed_form_fixed_points(3), flat)
+    assert not hasattr(fig.axes[0], "get_zlim3d")                    # drawn in 2-D …
+    (text,) = artists(fig, "message")
+    assert "PC 3" in text.get_text() and "dropped" in text.get_text()   # … and says so
+    assert len(artists(fig, "fixed_points:stable")[0].get_xdata()) == 8
+
+
+def test_bit_patterns_round_to_the_nearest_corner_or_centre():
+    y = np.array([[0.97, -1.02, 0.2], [-0.7, 0.5, -0.49], [-0.5, 3.0, 0.0]])
+    assert plotting.bit_patterns(y) == ["+\N{MINUS SIGN}0", "\N{MINUS SIGN}+0", "\N{MINUS SIGN}+0"]
+
+
+# x and y of each readout panel of the nested view, as (coefficients of y_1..y_N on x, on y), written
+# out from the definition: the pair on the axes, the other bits at scale 0.35 (N = 3: the third bit on both)
+PANELS = {
+    2: [((1, 0), (0, 1))],
+    3: [((1, 0, .35), (0, 1, .35)), ((1, .35, 0), (0, .35, 1)), ((.35, 1, 0), (.35, 0, 1))],
+    4: [((1, 0, .35, 0), (0, 1, 0, .35)), ((1, .35, 0, 0), (0, 0, 1, .35)), ((1, .35, 0, 0), (0, 0, .35, 1))],
+}
+
+
+def bistable_readout_net(n_bits: int, lstm_like: bool):
+    """Decoupled bistable units x' = tanh(2x) with the readout y = x / a: attractors read exactly ±1.
+
+    ``lstm_like``: the state is concat(h, c) with a c half the readout must ignore (c = 3h + 0.5,
+    stable directions with λ = 0.1)."""
+    fps = closed_form_fixed_points(n_bits)
+    a = stable_coordinate()
+    readout = plotting.Readout(np.eye(n_bits) / a, np.zeros(n_bits))
+    traj = closed_form_trajectories(n_bits, trials=6)
+    if lstm_like:
+        n, d = fps.xstar.shape
+        fps.xstar = np.concatenate([fps.xstar, 3 * fps.xstar + 0.5], axis=1)
+        fps.eigval_J_xstar = np.concatenate([fps.eigval_J_xstar, np.full((n, d), 0.1 + 0j)], axis=1)
+        eigvec = np.zeros((n, 2 * d, 2 * d), complex)
+        eigvec[:, :d, :d], eigvec[:, d:, d:] = fps.eigvec_J_xstar, np.eye(d)
+        fps.eigvec_J_xstar = eigvec
+        traj = np.concatenate([traj, 3 * traj + 0.5], axis=2)
+    return fps, traj, readout, a
+
+
+@pytest.mark.parametrize("n_bits, lstm_like", [(2, False), (3, False), (4, False), (3, True)])
+def test_readout_view_puts_the_attractors_at_the_cube_corners_with_their_patterns(n_bits, lstm_like):
+    fps, traj, readout, a = bistable_readout_net(n_bits, lstm_like)
+    fig = plotting.plot_readout(fps, traj, readout, title="t")
+    corners = np.array(list(itertools.product([-1.0, 1.0], repeat=n_bits)))
+    names = ["".join("+" if s > 0 else "\N{MINUS SIGN}" for s in corner) for corner in corners]
+    assert len(fig.axes) - (n_bits > 2) == len(PANELS[n_bits])           # + one cell for the legend
+    for p, (cx, cy) in enumerate(PANELS[n_bits]):
+        expected = corners @ np.array([cx, cy]).T                         # [2^N, 2]
+        gaps = np.linalg.norm(expected[:, None] - expected[None], axis=2) + np.eye(len(expected)) * 9
+        assert gaps.min() >= 0.69                                          # every corner on its own spot
+        (stable,) = artists(fig, "fixed_points:stable", ax=p)
+        got = np.column_stack(stable.get_data())
+        order = np.lexsort(got.T)
+        np.testing.assert_allclose(got[order], expected[np.lexsort(expected.T)], atol=1e-9)
+        labels = {t.get_text(): np.array(t.get_position()) for t in artists(fig, "pattern", ax=p)}
+        assert sorted(labels) == sorted(names)                             # each attractor labelled once
+        for name, position in zip(names, expected):
+            np.testing.assert_allclose(labels[name], position, atol=1e-9)
+        # saddles at face centres: index k ⇔ k readout bits at 0
+        for k in range(1, n_bits + 1):
+            (saddles,) = artists(fig, f"fixed_points:index{k}", ax=p)
+            assert len(saddles.get_xdata()) == math.comb(n_bits, k) * 2 ** (n_bits - k)
+
+
+@pytest.mark.parametrize("pairs", [[(0, 1)], None])
+def test_readout_labels_of_16_memories_do_not_overlap(pairs):
+    """4 bits: in the main panel and in every panel of the grid, the 16 labels are drawn apart and
+    inside the figure (checked on the rendered figure)."""
+    fps, traj, readout, _ = bistable_readout_net(4, False)
+    fig = plotting.plot_readout(fps, traj, readout, pairs=pairs)
+    fig.canvas.draw()
+    figure_box = fig.bbox
+    for p in range(1 if pairs else 3):
+        boxes = [t.get_window_extent() for t in artists(fig, "pattern", ax=p)]
+        assert len(boxes) == 16
+        overlaps = [(i, j) for i, j in itertools.combinations(range(16), 2) if boxes[i].overlaps(boxes[j])]
+        assert not overlaps
+        assert all(figure_box.contains(b.x0, b.y0) and figure_box.contains(b.x1, b.y1) for b in boxes)
+
+
+def test_readout_projection_of_a_trained_like_readout():
+    """A general readout: every projected trajectory point is (h·w_out + b_out)·M for the panel's M."""
+    rng = np.random.default_rng(5)
+    w_out, b_out = rng.normal(size=(4, 3)), rng.normal(size=3)
+    fps = closed_form_fixed_points(3)
+    fps.xstar = np.concatenate([fps.xstar, np.zeros((27, 1))], axis=1)
+    fps.eigval_J_xstar = np.concatenate([fps.eigval_J_xstar, np.zeros((27, 1))], axis=1)
+    fps.eigvec_J_xstar = np.stack([np.pad(v, ((0, 1), (0, 1))) + np.diag([0, 0, 0, 1]) for v in fps.eigvec_J_xstar])
+    traj = rng.normal(size=(3, 7, 4))
+    fig = plotting.plot_readout(fps, traj, plotting.Readout(w_out, b_out), plot_batch_idx=[1], pairs=[(1, 2)])
+    (line,) = artists(fig, "trajectory")
+    y = traj[1] @ w_out + b_out
+    np.testing.assert_allclose(np.column_stack(line.get_data()), y @ np.array([[.35, .35], [1, 0], [0, 1]]),
+                               atol=1e-9)
+    assert fig.axes[0].get_xlabel() == "$y_{2} + 0.35\\,y_{1}$"
+
+
+def test_readout_bad_arguments():
+    fps, traj, readout, _ = bistable_readout_net(3, False)
+    with pytest.raises(ValueError, match="pairs"):
+        plotting.plot_readout(fps, traj, readout, pairs=[(0, 3)])
+    with pytest.raises(ValueError, match="n_hidden=3"):
+        plotting.plot_readout(types.SimpleNamespace(xstar=np.zeros((0, 2))), traj[..., :2], readout)
+    with pytest.raises(ValueError, match="w_out"):
+        plotting.Readout(np.zeros(3), np.zeros(3))
+    fig = plotting.plot_readout(fps, traj, plotting.Readout(np.ones((3, 1)), np.zeros(1)))
+    (text,) = artists(fig, "message")
+    assert "at least 2 outputs" in text.get_text()
+
+
+def test_slow_points_are_quiet_and_do_not_move_the_view():
+    fps, traj, readout, a = bistable_readout_net(2, False)
+    slow = types.SimpleNamespace(xstar=np.array([[0.3, 0.3], [-0.2, 0.4], [40.0, 40.0]]))
+    for fig in (plotting.plot_fixed_points_2d(fps, traj, slow_points=slow, readout=readout),
+                plotting.plot_readout(fps, traj, readout, slow_points=slow)):
+        (line,) = artists(fig, "slow_points")
+        assert len(line.get_xdata()) == 3 and line.get_marker() == "D" and line.get_fillstyle() == "none"
+        (stable,) = artists(fig, "fixed_points:stable")
+        assert line.get_markersize() < stable.get_markersize() and line.get_zorder() < stable.get_zorder()
+        assert fig.axes[0].get_xlim()[1] < 5          # the far slow point is outside the view …
+        (legend,) = fig.legends
+        assert "slow points (3; 1 outside)" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_pca_labels_name_every_attractor_and_merge_coincident_ones():
+    fps, traj, readout, a = bistable_readout_net(3, False)
+    expected = sorted("".join(c) for c in itertools.product("\N{MINUS SIGN}+", repeat=3))
+    fig = plotting.plot_fixed_points_2d(fps, traj, readout=readout)
+    texts = [t.get_text() for t in artists(fig, "pattern")]
+    assert sorted(line for text in texts for line in text.split("\n")) == expected   # each of the 8 once
+    fps.xstar[fps.is_stable] *= 0.01            # all eight attractors within 1 % of the view: one label
+    fig = plotting.plot_fixed_points_2d(fps, traj, readout=plotting.Readout(np.eye(3) / (0.01 * a), np.zeros(3)))
+    (text,) = artists(fig, "pattern")
+    assert sorted(text.get_text().split("\n")) == expected
+
+
 # -- aggregate figures ----------------------------------------------------------------------------
 
 def runs_table() -> pd.DataFrame:
@@ -246,24 +414,90 @@ def runs_table() -> pd.DataFrame:
     return table
 
 
-def test_stable_counts_one_point_per_run_with_status_markers():
+def with_census(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns colleagues add to runs.csv: n_slow, the memory census, certified (NA where not run)."""
+    out = table.copy()
+    n = len(out)
+    missing = out["n_stable"].isna().to_numpy()
+    stable = out["n_stable"].fillna(0).astype(int).to_numpy()
+    slow_memories = np.where(np.arange(n) % 2 == 0, 1, 0)
+    held = np.minimum(stable + slow_memories + (np.arange(n) % 3 == 0), out["expected_stable"].to_numpy())
+    at_slow = np.minimum(slow_memories, held - stable)
+    for name, values in (("n_slow", np.arange(n) % 4), ("n_memories", held), ("n_memories_at_stable_points", stable),
+                         ("n_memories_at_slow_points", at_slow)):
+        out[name] = pd.array(np.where(missing, 0, values), dtype="Int64")
+        out.loc[missing, name] = pd.NA
+    out["certified"] = pd.array([None if m else bool(i % 2) for i, m in enumerate(missing)], dtype="boolean")
+    return out
+
+
+def test_stable_counts_one_point_per_run_at_its_seed_with_status_markers():
     runs = runs_table()
     fig = plotting.plot_stable_counts(runs)
-    assert len(fig.axes) == 2
-    for ax, column in zip(fig.axes, ("n_stable", "n_fixed_points")):
+    assert len(fig.axes) == 4                              # 2 rows (stable, all) × 2 tasks, no optional rows
+    tasks = ["2bit", "3bit"]
+    status = [plotting.run_status(c, d) for c, d in zip(runs.converged, runs.diverged)]
+    for i, ax in enumerate(fig.axes):
+        row, task = divmod(i, 2)
+        column = ("n_stable", "n_fixed_points")[row]
+        group = runs.assign(status=status)[runs.task == tasks[task]]
         points = {a.get_gid(): a for a in ax.lines if str(a.get_gid()).startswith("runs:")}
-        assert sum(len(a.get_xdata()) for a in points.values()) == len(runs)
-        for (arch, status), group in runs.assign(
-                status=[plotting.run_status(c, d) for c, d in zip(runs.converged, runs.diverged)]
-        ).groupby(["arch", "status"]):
-            line = points[f"runs:{arch}:{status}"]
-            assert sorted(line.get_ydata()) == sorted(group[column].fillna(0).astype(float))
-            assert line.get_marker() == plotting.STATUS_STYLE[status]["marker"]
-        assert len(points["runs:gru:diverged"].get_xdata()) == 1
-        assert points["runs:tanh:not converged"].get_fillstyle() == "none"
-        expected = sorted(a.get_ydata()[0] for a in ax.lines if a.get_gid() == "expected")
-        assert expected == ([4.0, 8.0] if column == "n_stable" else [9.0, 27.0])
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["2bit", "3bit"]
+        assert sum(len(a.get_xdata()) for a in points.values()) == len(group)
+        for (arch, state), rows in group.groupby(["arch", "status"]):
+            line = points[f"runs:{arch}:{state}"]
+            assert sorted(line.get_ydata()) == sorted(rows[column].fillna(0).astype(float))
+            assert line.get_marker() == plotting.STATUS_STYLE[state]["marker"]
+            assert line.get_color() == plotting.ARCH_COLORS[arch]
+            # each run sits in its seed's slot: x rounds to the seed's tick
+            assert sorted(np.round(line.get_xdata()).astype(int)) == sorted(rows.seed)
+        (expected,) = [a for a in ax.lines if a.get_gid() == "expected"]
+        assert expected.get_ydata()[0] == {0: [4, 8], 1: [9, 27]}[row][task]
+    assert [t.get_text() for t in fig.axes[2].get_xticklabels()] == ["0", "1", "2"]
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["2bit (N = 2)", "3bit (N = 3)"]
+    assert not [a for a in fig.findobj() if str(a.get_gid()).startswith(("memories:", "slow:", "certified"))]
+
+
+def test_stable_counts_draw_slow_points_memories_and_certificates_when_present():
+    runs = with_census(runs_table())
+    fig = plotting.plot_stable_counts(runs)
+    assert len(fig.axes) == 8                              # + slow points and memories rows
+    memory_axes = fig.axes[6:]
+    for task, ax in zip(("2bit", "3bit"), memory_axes):
+        group = runs[runs.task == task]
+        for arch in ("gru", "tanh"):
+            rows = group[(group.arch == arch) & group.n_memories.notna()]
+            heights = {where: [p.get_height() for p in ax.patches if p.get_gid() == f"memories:{arch}:{where}"]
+                       for where in ("stable", "slow", "other", "lost")}
+            held, at_stable = rows.n_memories.astype(int), rows.n_memories_at_stable_points.astype(int)
+            at_slow = rows.n_memories_at_slow_points.astype(int)
+            assert heights["stable"] == list(at_stable) and heights["slow"] == list(at_slow)
+            assert heights["other"] == list(held - at_stable - at_slow)
+            assert heights["lost"] == list(rows.expected_stable.astype(int) - held)
+            # every bar reaches 2^N: the memories are all accounted for
+            np.testing.assert_array_equal(np.sum(list(heights.values()), axis=0), rows.expected_stable.astype(float))
+    for task, ax in zip(("2bit", "3bit"), fig.axes[2:4]):           # row 2: all fixed points, certified ringed
+        group = runs[runs.task == task]
+        (rings,) = [a for a in ax.lines if a.get_gid() == "certified"]
+        chosen = group.certified.fillna(False).to_numpy(bool)
+        assert sorted(rings.get_ydata()) == sorted(group.n_fixed_points[chosen].astype(float))
+    for task, ax in zip(("2bit", "3bit"), fig.axes[4:6]):           # row 3: slow points
+        group = runs[runs.task == task]
+        ys = [y for a in ax.lines if str(a.get_gid()).startswith("slow:") for y in a.get_ydata()]
+        assert sorted(ys) == sorted(group.n_slow.fillna(0).astype(float))
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert {"held at a stable point", "held at a slow point", "lost", "certified: all fixed points"} <= set(texts)
+
+
+def test_architecture_colours_do_not_depend_on_the_sweep():
+    runs = runs_table()
+    alone = plotting.plot_stable_counts(runs[runs.arch == "gru"])
+    both = plotting.plot_stable_counts(runs)
+    for fig in (alone, both):
+        colors = {a.get_gid().split(":")[1]: a.get_color() for a in fig.axes[0].lines
+                  if str(a.get_gid()).startswith("runs:")}
+        assert colors["gru"] == plotting.ARCH_COLORS["gru"] == plotting.arch_color("GRU")
+    assert len(set(plotting.ARCH_COLORS.values())) == 3
 
 
 def test_stable_counts_names_missing_columns():
@@ -271,7 +505,7 @@ def test_stable_counts_names_missing_columns():
         plotting.plot_stable_counts(runs_table().drop(columns="n_stable"))
 
 
-def test_saddle_index_histogram_means_and_ideal():
+def test_saddle_index_means_per_run_dots_and_ideal_without_error_bars():
     runs = runs_table()
     fig = plotting.plot_saddle_index_histogram(runs)
     assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["2bit", "3bit"]
@@ -280,18 +514,22 @@ def test_saddle_index_histogram_means_and_ideal():
         literal = {2: [4, 4, 1], 3: [8, 12, 6, 1]}[n_bits]
         assert list(ideal.get_ydata()[: n_bits + 1]) == literal
         for arch in ("gru", "tanh"):
-            (bars,) = [c for c in ax.containers if c.get_label().startswith(arch)]
-            rows = runs[(runs.task == task) & (runs.arch == arch) & runs.n_fixed_points.notna()]
-            heights = [p.get_height() for p in bars.patches]
-            means = [rows[f"n_index_{k}"].astype(float).mean() for k in range(len(heights))]
-            np.testing.assert_allclose(heights, means)
-    assert fig.axes[0].get_title() == "2bit: 6 runs, 1 without fixed points (excluded)"
-    assert fig.axes[1].get_title() == "3bit: 6 runs, 1 diverged (excluded)"
-    labels = [c.get_label() for c in fig.axes[0].containers if not c.get_label().startswith("_")]
-    assert labels == ["gru (mean ± sd, 2 runs)", "tanh (mean ± sd, 3 runs)"]
+            rows = runs[(runs.task == task) & (runs.arch == arch) & runs.n_fixed_points.notna()].sort_values("seed")
+            heights = [p.get_height() for p in ax.patches if p.get_gid() == f"bars:{arch}"]
+            counts = np.array([rows[f"n_index_{k}"].astype(float) for k in range(len(heights))])   # [k, runs]
+            np.testing.assert_allclose(heights, counts.mean(axis=1))
+            (dots,) = [a for a in ax.lines if a.get_gid() == f"seeds:{arch}"]
+            np.testing.assert_array_equal(dots.get_ydata(), counts.T.ravel())   # one dot per run and index
+        assert not ax.collections and not ax.get_legend()          # no error bars, no legend over the bars
+    assert fig.axes[0].get_title() == "2bit: 6 runs\n1 without fixed points (excluded)"
+    assert fig.axes[1].get_title() == "3bit: 6 runs\n1 diverged (excluded)"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "gru: mean over seeds", "gru: each run", "tanh: mean over seeds", "tanh: each run",
+        "ideal $C(N,k)\\,2^{N-k}$"]
 
 
-def test_training_curves_one_panel_per_task_and_arch():
+def training_curves():
     rng = np.random.default_rng(2)
     curves = []
     for task in ("2bit", "10bit", "3bit"):
@@ -303,7 +541,11 @@ def test_training_curves_one_panel_per_task_and_arch():
                     loss[20:] = np.nan
                 curves.append(dict(task=task, arch=arch, seed=seed, train_loss=loss,
                                    converged=not diverged and seed == 0, diverged=diverged))
-    fig = plotting.plot_training_curves(curves)
+    return curves
+
+
+def test_training_curves_one_panel_per_task_and_arch():
+    fig = plotting.plot_training_curves(training_curves())
     assert [ax.get_title() for ax in fig.axes] == [
         "2bit lstm", "3bit lstm", "10bit lstm", "2bit tanh", "3bit tanh", "10bit tanh"]
     for ax in fig.axes:
@@ -315,11 +557,42 @@ def test_training_curves_one_panel_per_task_and_arch():
             seed = int(line.get_gid().rsplit(":", 1)[1])
             assert len(line.get_xdata()) == 30 + seed
             assert line.get_linestyle() == ("-" if seed == 0 or task == "3bit" else "--")
+            assert line.get_color() == f"C{seed}"                   # a seed's colour in every panel
+        assert ax.get_legend() is None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["seed 0", "seed 1", "not converged",
+                                                          "diverged (last finite loss)"]
     with pytest.raises(ValueError, match="train_loss"):
         plotting.plot_training_curves([{"task": "2bit", "arch": "tanh", "seed": 0}])
 
 
-# -- files and imports ----------------------------------------------------------------------------
+# -- paper-ready defaults, files and imports -------------------------------------------------------
+
+def every_figure():
+    fps, traj, readout, _ = bistable_readout_net(4, False)
+    runs = with_census(runs_table())
+    return {
+        "pca_2d": plotting.plot_fixed_points_2d(fps, traj, readout=readout),
+        "pca_3d": plotting.plot_fixed_points_3d(fps, traj, readout=readout),
+        "readout": plotting.plot_readout(fps, traj, readout),
+        "readout_panel": plotting.plot_readout(fps, traj, readout, pairs=[(0, 1)]),
+        "stable_counts": plotting.plot_stable_counts(runs),
+        "saddle_index": plotting.plot_saddle_index_histogram(runs),
+        "training_curves": plotting.plot_training_curves(training_curves()),
+        "message": plotting.plot_message("nothing to draw", "title"),
+    }
+
+
+def test_every_figure_fits_a_page_with_text_of_at_least_8_points():
+    for name, fig in every_figure().items():
+        width, _ = fig.get_size_inches()
+        assert width <= 7.0, name                                  # a two-column page: printed at this size
+        texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        assert texts, name
+        small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < plotting.FONT_SIZE]
+        assert not small, (name, small)
+        assert not [t.get_text() for t in texts if "^" in t.get_text() and "$" not in t.get_text()], name
+
 
 @pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg"])
 def test_save_figure_is_byte_identical_and_has_no_dates(tmp_path, suffix):
@@ -334,6 +607,18 @@ def test_save_figure_is_byte_identical_and_has_no_dates(tmp_path, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name])
 
 
+def test_png_at_200_dpi_and_vector_pdf(tmp_path):
+    from PIL import Image
+
+    fig = plotting.plot_fixed_points_2d(closed_form_fixed_points(2), closed_form_trajectories(2))
+    png, pdf = plotting.save_figures(fig, [tmp_path / "a.png", tmp_path / "a.pdf"])
+    with Image.open(png) as image:
+        assert image.size == tuple(round(200 * s) for s in fig.get_size_inches())
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and b"/Subtype /Image" not in data        # lines and text, no raster
+    assert b"/FontFile2" in data                                                # TrueType fonts embedded
+
+
 def test_save_figure_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"\.jpg"):
         plotting.save_figure(plotting.plot_message("x"), tmp_path / "a.jpg")
@@ -342,7 +627,8 @@ def test_save_figure_rejects_unknown_format(tmp_path):
 
 def test_imports_stay_light_and_headless():
     code = ("import sys, fixedpoints; assert 'matplotlib' not in sys.modules, 'fixedpoints imports matplotlib'; "
-            "import fixedpoints.plotting; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+            "import fixedpoints.plotting; assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert 'jax' not in sys.modules and 'sklearn' not in sys.modules, 'plotting imports jax or sklearn'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -188,8 +188,11 @@ def test_aggregate_writes_the_provenance_table_and_warns(two_runs, tmp_path):
     stderr = io.StringIO()
     with redirect_stderr(stderr):
         aggregate = runpy.run_path(str(SCRIPTS / "aggregate.py"))
-        aggregate["main"](["--runs", *map(str, two_runs), "--out-dir", str(tmp_path / "summary"),
-                           "--provenance", str(tmp_path / "software.csv")])
+        summary = tmp_path / "summary"
+        figures = [argument for figure in ("stable_counts", "saddle_index", "training_curves", "topology_classes")
+                   for argument in ("--" + figure.replace("_", "-"), str(summary / f"{figure}.png"))]
+        aggregate["main"](["--runs", *map(str, two_runs), "--runs-csv", str(summary / "runs.csv"),
+                           "--provenance", str(tmp_path / "software.csv"), *figures])
     table = pd.read_csv(tmp_path / "software.csv", dtype=str, keep_default_na=False)
     assert list(table.columns) == ["set", "n_files", "runs", "differs_in", *provenance.KEYS]
     assert list(table["runs"]) == ["2bit/tanh/seed0 2bit/tanh/seed1/data.h5 2bit/tanh/seed1/model.h5",

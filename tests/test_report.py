@@ -17,9 +17,15 @@ import pytest
 import yaml
 
 from fixedpoints import plotting
+from fixedpoints.branches import load_continuation
+from fixedpoints.plotting.bifurcation import plot_bifurcation
+from fixedpoints.plotting.graph import plot_graph_run
+from fixedpoints.plotting.run import run_title
 
 ROOT = Path(__file__).resolve().parents[1]
-SUMMARY_FIGURES = ("stable_counts.png", "saddle_index.png", "training_curves.png")
+SUMMARY_FIGURES = ("stable_counts", "saddle_index", "training_curves", "topology_classes")
+RUN_FIGURES = {"fixed_points": "main", "readout": "readout", "pca_2d": "pca_2d", "pca_3d": "pca_3d",   # file: view
+               "graph": "graph", "bifurcation": "bifurcation"}
 
 pytestmark = pytest.mark.slow
 
@@ -61,8 +67,8 @@ def test_report_contains_every_figure_grouped_and_captioned(sweep):
     html = (workdir / "results" / "report.html").read_text()
     results, categories = report_variable(html, "results"), report_variable(html, "categories")
 
-    expected = {f"results/{t}/{a}/seed{s}/{name}": (t, a) for t, a, s in runs for name in ("pca_2d.png", "pca_3d.png")}
-    expected.update({f"results/summary/{name}": ("summary", "all runs") for name in SUMMARY_FIGURES})
+    expected = {f"results/{t}/{a}/seed{s}/{name}.png": (t, a) for t, a, s in runs for name in RUN_FIGURES}
+    expected.update({f"results/summary/{name}.png": ("summary", "all runs") for name in SUMMARY_FIGURES})
     for path, (category, subcategory) in expected.items():
         assert path in results, f"{path} missing from the report"
         assert path in categories[category][subcategory]
@@ -74,7 +80,11 @@ def test_report_contains_every_figure_grouped_and_captioned(sweep):
         caption = entry["caption"]
         assert len(caption) > 200 and "System Message" not in caption and "{{" not in caption
     for t, a, s in runs:
-        assert f"task <strong>{t}</strong>\n(seed {s})" in results[f"results/{t}/{a}/seed{s}/pca_2d.png"]["caption"]
+        for name in RUN_FIGURES:
+            caption = results[f"results/{t}/{a}/seed{s}/{name}.png"]["caption"]
+            assert f"task <strong>{t}</strong>\n(seed {s})" in caption, name
+        # the main figure's caption names the view its task uses (2 bits: PCA)
+        assert "PCA 2D view" in results[f"results/{t}/{a}/seed{s}/fixed_points.png"]["caption"]
     assert "results/summary/runs.csv" in categories["summary"]["all runs"]
     # nothing is fetched from elsewhere when the report is opened
     assert not re.findall(r'<(?:script|img|link)[^>]*(?:src|href)="https?:', html)
@@ -85,24 +95,28 @@ def test_report_contains_every_figure_grouped_and_captioned(sweep):
 
 
 def test_replotting_gives_identical_files(sweep, tmp_path):
-    """Figures drawn again in this process equal, byte for byte, those the sweep's jobs wrote."""
+    """Figures drawn again in this process equal, byte for byte, those the sweep's jobs wrote (PNG and PDF)."""
     workdir, runs = sweep
     for t, a, s in runs:
         folder = workdir / "results" / t / a / f"seed{s}"
-        for figure, name in zip(plotting.plot_run(folder / "model.h5", folder / "fixed_points.h5"),
-                                ("pca_2d.png", "pca_3d.png"), strict=True):
-            again = plotting.save_figure(figure, tmp_path / f"{t}_{a}_{s}_{name}")
-            assert again.read_bytes() == (folder / name).read_bytes(), f"{folder / name} differs"
+        figures = plotting.plot_run(folder / "model.h5", folder / "fixed_points.h5")
+        figures["graph"] = plot_graph_run(folder / "graph.h5", folder / "fixed_points.h5",
+                                          title=run_title(folder / "model.h5"))
+        figures["bifurcation"] = plot_bifurcation(load_continuation(folder / "continuation.h5"))
+        for name, view in RUN_FIGURES.items():
+            for suffix in (".png", ".pdf"):
+                again = plotting.save_figure(figures[view], tmp_path / f"{t}_{a}_{s}_{name}{suffix}")
+                expected = (folder / f"{name}{suffix}").read_bytes()
+                assert again.read_bytes() == expected and len(expected) > 1000, f"{folder / name}{suffix} differs"
     spec = importlib.util.spec_from_file_location("aggregate_script", workdir / "workflow/scripts/aggregate.py")
     aggregate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(aggregate)
     run_dirs = [str(workdir / "results" / t / a / f"seed{s}") for t, a, s in runs]
     summary = tmp_path / "summary"
     aggregate.main(["--runs", *run_dirs, "--benchmarks", str(workdir / "results/benchmarks"),
-                    "--runs-csv", str(summary / "runs.csv"), "--stable-counts-png", str(summary / "stable_counts.png"),
-                    "--stable-counts-pdf", str(summary / "stable_counts.pdf"),
-                    "--saddle-index-png", str(summary / "saddle_index.png"),
-                    "--training-curves-png", str(summary / "training_curves.png")])
-    for name in SUMMARY_FIGURES + ("stable_counts.pdf",):
+                    "--runs-csv", str(summary / "runs.csv"), "--provenance", str(summary / "provenance.csv"),
+                    *[argument for figure in SUMMARY_FIGURES for argument in
+                      ("--" + figure.replace("_", "-"), str(summary / f"{figure}.png"), str(summary / f"{figure}.pdf"))]])
+    for name in [f"{figure}{suffix}" for figure in SUMMARY_FIGURES for suffix in (".png", ".pdf")]:
         expected = (workdir / "results/summary" / name).read_bytes()
         assert (tmp_path / "summary" / name).read_bytes() == expected and len(expected) > 1000, name

@@ -307,10 +307,9 @@ def test_script_writes_the_graph_and_bad_input_is_one_line(trained_runs, tmp_pat
 
 
 def test_a_run_without_fixed_points_gives_an_empty_graph(tmp_path):
-    from fixedpoints.finder import empty_fixed_points
 
     save_model(RNN.init("tanh", 2, 3, 2), tmp_path / "model.h5")
-    empty_fixed_points(3, 2).save(tmp_path / "fixed_points.h5", attrs={"skipped_reason": "training diverged"})
+    FixedPoints.empty(3, 2).save(tmp_path / "fixed_points.h5", attrs={"skipped_reason": "training diverged"})
     graph = run_graph(tmp_path / "model.h5", tmp_path / "fixed_points.h5")
     save_graph(tmp_path / "graph.h5", graph)
     loaded = load_graph(tmp_path / "graph.h5")

@@ -22,8 +22,8 @@ import yaml
 from fixedpoints import FlipFlopData, load_data, load_history, load_model
 from fixedpoints.fixed_points import load_fixed_points
 from fixedpoints.certification import CERTIFICATE_COLUMNS
-from fixedpoints.continuation import COLUMNS as FOLD_COLUMNS
-from fixedpoints.continuation import continuation_columns
+from fixedpoints.branches import COLUMNS as FOLD_COLUMNS
+from fixedpoints.branches import continuation_columns
 from fixedpoints.memory import COUNT_COLUMNS as MEMORY_COLUMNS
 from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv

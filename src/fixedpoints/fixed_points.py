@@ -30,7 +30,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .io import atomic_h5, read_array, read_h5, write_array
+from .io import atomic_h5, content_attrs, read_array, read_h5, write_array
 from .topology import census_text
 
 FIXED_POINTS_SCHEMA = "fixedpoints/fixed_points"
@@ -299,8 +299,7 @@ def _read_group(f, name: str) -> FixedPoints:
         if field in group or field in REQUIRED:
             arrays[field] = read_array(group, field, ndim=ndim, dtype=_KIND_DTYPE[kind])
     tol = float(group.attrs.get("tol_unique", f.attrs.get("tol_unique", 1e-2)))
-    hyper = {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in f.attrs.items()
-             if k not in ("schema", "schema_version")}
+    hyper = content_attrs(f.attrs)
     try:
         return FixedPoints(**arrays, tol_unique=tol, hyperparameters=hyper)
     except ValueError as error:

@@ -130,6 +130,13 @@ def attr_text(value) -> str | None:
     return str(value)
 
 
+def content_attrs(attrs) -> dict:
+    """A file's root attributes without the bookkeeping ones (``schema``, ``schema_version``,
+    ``provenance_*``): scalars as Python values, byte strings as ``str``."""
+    return {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else attr_text(v) if isinstance(v, bytes) else v)
+            for k, v in attrs.items() if k not in ("schema", "schema_version") and not k.startswith("provenance_")}
+
+
 def read_array(group: h5py.Group, key: str, *, ndim: int | None = None, dtype=None,
                finite: bool = False) -> np.ndarray:
     """Read dataset ``key`` of ``group``; raise KeyError/ValueError naming it when absent or malformed.
@@ -206,6 +213,77 @@ def load_data(path: str | os.PathLike) -> tuple[dict[str, dict[str, np.ndarray]]
 
 # -- model.h5 -------------------------------------------------------------------------------------
 
+RNN_TYPES = ("tanh", "gru", "lstm")
+INPUT_WEIGHT = {"tanh": "w_ih", "gru": "w_ir", "lstm": "w_ii"}
+"""The input weight [n_inputs, n_hidden] of each cell (the one that gives n_inputs)."""
+
+
+def check_rnn_type(rnn_type: str) -> str:
+    """Return ``rnn_type`` lower-cased, or raise ValueError naming it and the choices."""
+    name = str(rnn_type).lower()
+    if name not in RNN_TYPES:
+        raise ValueError(f"unknown rnn_type {rnn_type!r}; expected one of {', '.join(RNN_TYPES)}")
+    return name
+
+
+def state_size(rnn_type: str, n_hidden: int) -> int:
+    """Size of the state the fixed-point analysis sees: 2·n_hidden for the LSTM, else n_hidden."""
+    return 2 * n_hidden if check_rnn_type(rnn_type) == "lstm" else n_hidden
+
+
+def parameter_shapes(rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int) -> dict[str, tuple]:
+    """Name → shape of every parameter of a cell, readout and initial state included."""
+    rnn_type = check_rnn_type(rnn_type)
+    m, n = n_inputs, n_hidden
+    shapes: dict[str, tuple] = {}
+    gates = {"tanh": [("ih", "hh", "h")], "gru": [("ir", "hr", "r"), ("iz", "hz", "z"), ("in", "hn", "n")],
+             "lstm": [(f"i{g}", f"h{g}", g) for g in "ifgo"]}[rnn_type]
+    for w_in, w_rec, b in gates:
+        shapes[f"w_{w_in}"] = (m, n)
+        shapes[f"w_{w_rec}"] = (n, n)
+        shapes[f"b_{b}"] = (n,)
+    shapes["w_out"] = (n, n_outputs)
+    shapes["b_out"] = (n_outputs,)
+    shapes["h0"] = (state_size(rnn_type, n),)
+    return shapes
+
+
+def check_param_arrays(rnn_type: str, arrays: Mapping[str, np.ndarray],
+                       source: str = "params") -> dict[str, np.ndarray]:
+    """Check a name → array mapping against the shapes of ``rnn_type``; return float32 numpy arrays.
+
+    A missing ``h0`` becomes zeros. Raises ValueError naming ``source`` and the offending key when a
+    parameter is missing, unknown, of an inconsistent shape, or not finite.
+    """
+    rnn_type = check_rnn_type(rnn_type)
+    for required in ("w_out", "b_out", INPUT_WEIGHT[rnn_type]):
+        if required not in arrays:
+            raise ValueError(f"{source}: missing parameter {required!r} for rnn_type {rnn_type!r}")
+    if np.ndim(arrays["w_out"]) != 2 or np.ndim(arrays[INPUT_WEIGHT[rnn_type]]) != 2:
+        name = "w_out" if np.ndim(arrays["w_out"]) != 2 else INPUT_WEIGHT[rnn_type]
+        raise ValueError(f"{source}: parameter {name!r} has shape {np.shape(arrays[name])}, expected a matrix")
+    n_hidden, n_outputs = np.shape(arrays["w_out"])
+    n_inputs = np.shape(arrays[INPUT_WEIGHT[rnn_type]])[0]
+    expected = parameter_shapes(rnn_type, n_inputs, n_hidden, n_outputs)
+    unknown = sorted(set(arrays) - set(expected))
+    if unknown:
+        raise ValueError(f"{source}: unknown parameter(s) {unknown} for rnn_type {rnn_type!r}")
+    params = {}
+    for name, shape in expected.items():
+        if name not in arrays:
+            if name == "h0":
+                params[name] = np.zeros(shape, np.float32)
+                continue
+            raise ValueError(f"{source}: missing parameter {name!r} for rnn_type {rnn_type!r}")
+        value = np.asarray(arrays[name])
+        if value.shape != shape:
+            raise ValueError(f"{source}: parameter {name!r} has shape {value.shape}, expected {shape}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{source}: parameter {name!r} contains NaN or inf")
+        params[name] = value.astype(np.float32)
+    return params
+
+
 def save_model(rnn: RNN, path: str | os.PathLike, history: TrainingHistory | None = None,
                seed: int | None = None) -> None:
     """Write ``model.h5``: attrs rnn_type/sizes/seed, group ``params``, and group ``training`` if given."""
@@ -230,23 +308,33 @@ def save_model(rnn: RNN, path: str | os.PathLike, history: TrainingHistory | Non
 
 def load_model(path: str | os.PathLike) -> RNN:
     """Read the network of ``model.h5``; a file with only root attrs and ``params`` is enough."""
-    from .models import RNN, check_rnn_type, params_from_arrays
+    from .models import RNN, params_from_arrays
 
+    rnn_type, arrays = load_model_arrays(path)
+    return RNN(rnn_type, params_from_arrays(rnn_type, arrays))
+
+
+def load_model_arrays(path: str | os.PathLike) -> tuple[str, dict[str, np.ndarray]]:
+    """Read ``model.h5`` with numpy only (no JAX) → (rnn_type, {name: float32 array}), checked.
+
+    The arrays are those of `check_param_arrays` (``h0`` zeros when the file has none); the root
+    attributes n_inputs/n_hidden/n_outputs, when present, must agree with them.
+    """
     with read_h5(path, MODEL_SCHEMA) as f:
         rnn_type = check_rnn_type(read_attr(f, "rnn_type", str))
         if "params" not in f:
             raise KeyError("missing group /params")
         arrays = {name: read_array(f["params"], name) for name in f["params"]}
         try:
-            params = params_from_arrays(rnn_type, arrays, source="/params")
+            arrays = check_param_arrays(rnn_type, arrays, source="/params")
         except ValueError as error:
             raise FileFormatError(f"{path}: {error}") from None
-        rnn = RNN(rnn_type, params)
-        for key in ("n_inputs", "n_hidden", "n_outputs"):
-            if key in f.attrs and read_attr(f, key, int) != getattr(rnn, key):
-                raise ValueError(f"attribute {key}={f.attrs[key]} disagrees with /params "
-                                 f"({key}={getattr(rnn, key)})")
-    return rnn
+        sizes = {"n_inputs": arrays[INPUT_WEIGHT[rnn_type]].shape[0], "n_hidden": arrays["w_out"].shape[0],
+                 "n_outputs": arrays["w_out"].shape[1]}
+        for key, size in sizes.items():
+            if key in f.attrs and read_attr(f, key, int) != size:
+                raise ValueError(f"attribute {key}={f.attrs[key]} disagrees with /params ({key}={size})")
+    return rnn_type, arrays
 
 
 def load_history(path: str | os.PathLike) -> TrainingHistory | None:

@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-RNN_TYPES = ("tanh", "gru", "lstm")
+from .io import (INPUT_WEIGHT, RNN_TYPES, check_param_arrays, check_rnn_type,  # noqa: F401 (public here too)
+                 parameter_shapes, state_size)
 
 FAST_COMPILE = {"xla_llvm_disable_expensive_passes": True}
 """XLA options for the project's compiled programs: skipping LLVM's expensive optimisation passes
@@ -63,36 +64,6 @@ def readout(params: Mapping[str, jax.Array], state: jax.Array) -> jax.Array:
     """y = h @ w_out + b_out, with ``h`` the first ``n_hidden`` entries of the state [..., d]."""
     n_hidden = params["w_out"].shape[0]
     return state[..., :n_hidden] @ params["w_out"] + params["b_out"]
-
-
-def check_rnn_type(rnn_type: str) -> str:
-    """Return ``rnn_type`` lower-cased, or raise ValueError naming it and the choices."""
-    name = str(rnn_type).lower()
-    if name not in RNN_TYPES:
-        raise ValueError(f"unknown rnn_type {rnn_type!r}; expected one of {', '.join(RNN_TYPES)}")
-    return name
-
-
-def state_size(rnn_type: str, n_hidden: int) -> int:
-    """Size of the state the fixed-point analysis sees: 2·n_hidden for the LSTM, else n_hidden."""
-    return 2 * n_hidden if check_rnn_type(rnn_type) == "lstm" else n_hidden
-
-
-def parameter_shapes(rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int) -> dict[str, tuple]:
-    """Name → shape of every parameter of a cell, readout and initial state included."""
-    rnn_type = check_rnn_type(rnn_type)
-    m, n = n_inputs, n_hidden
-    shapes: dict[str, tuple] = {}
-    gates = {"tanh": [("ih", "hh", "h")], "gru": [("ir", "hr", "r"), ("iz", "hz", "z"), ("in", "hn", "n")],
-             "lstm": [(f"i{g}", f"h{g}", g) for g in "ifgo"]}[rnn_type]
-    for w_in, w_rec, b in gates:
-        shapes[f"w_{w_in}"] = (m, n)
-        shapes[f"w_{w_rec}"] = (n, n)
-        shapes[f"b_{b}"] = (n,)
-    shapes["w_out"] = (n, n_outputs)
-    shapes["b_out"] = (n_outputs,)
-    shapes["h0"] = (state_size(rnn_type, n),)
-    return shapes
 
 
 def _standard_normal(key: jax.Array, shape: tuple) -> jax.Array:
@@ -205,7 +176,7 @@ class RNN:
         return state_size(self.rnn_type, self.n_hidden)
 
     def _input_weight(self) -> jax.Array:
-        return self.params[{"tanh": "w_ih", "gru": "w_ir", "lstm": "w_ii"}[self.rnn_type]]
+        return self.params[INPUT_WEIGHT[self.rnn_type]]
 
     # -- dynamics -----------------------------------------------------------------------------
     def step(self, h: jax.Array, u: jax.Array) -> jax.Array:
@@ -246,35 +217,9 @@ class RNN:
 
 
 def params_from_arrays(rnn_type: str, arrays: Mapping[str, np.ndarray], source: str = "params") -> Params:
-    """Check a name → array mapping against the shapes of ``rnn_type`` and convert to float32.
+    """`fixedpoints.io.check_param_arrays` (shapes of ``rnn_type``, finite values) as float32 JAX arrays.
 
     Raises ValueError naming ``source`` and the offending key when a parameter is missing,
     unknown, or of an inconsistent shape.
     """
-    rnn_type = check_rnn_type(rnn_type)
-    for required in ("w_out", "b_out"):
-        if required not in arrays:
-            raise ValueError(f"{source}: missing parameter {required!r}")
-    n_hidden, n_outputs = np.shape(arrays["w_out"])
-    first_input = {"tanh": "w_ih", "gru": "w_ir", "lstm": "w_ii"}[rnn_type]
-    if first_input not in arrays:
-        raise ValueError(f"{source}: missing parameter {first_input!r} for rnn_type {rnn_type!r}")
-    n_inputs = np.shape(arrays[first_input])[0]
-    expected = parameter_shapes(rnn_type, n_inputs, n_hidden, n_outputs)
-    unknown = sorted(set(arrays) - set(expected))
-    if unknown:
-        raise ValueError(f"{source}: unknown parameter(s) {unknown} for rnn_type {rnn_type!r}")
-    params = {}
-    for name, shape in expected.items():
-        if name not in arrays:
-            if name == "h0":
-                params[name] = jnp.zeros(shape, jnp.float32)
-                continue
-            raise ValueError(f"{source}: missing parameter {name!r} for rnn_type {rnn_type!r}")
-        value = np.asarray(arrays[name])
-        if value.shape != shape:
-            raise ValueError(f"{source}: parameter {name!r} has shape {value.shape}, expected {shape}")
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{source}: parameter {name!r} contains NaN or inf")
-        params[name] = jnp.asarray(value, jnp.float32)
-    return params
+    return {name: jnp.asarray(value) for name, value in check_param_arrays(rnn_type, arrays, source).items()}

@@ -19,7 +19,7 @@ wall_s_continuation``
 (k = 0 … D, D the largest state size of the sweep; k above a run's own state size counts 0); the
 ``n_memories…`` columns are the memory census (`fixedpoints.memory`), the graph columns those of
 `fixedpoints.topology.graph_columns` (from ``graph.h5``, absent: NA), the fold columns those of
-`fixedpoints.continuation.flip_columns` (from ``continuation.h5``, absent: NA);
+`fixedpoints.branches.flip_columns` (from ``continuation.h5``, absent: NA);
 ``expected_stable = 2^N`` and ``expected_total = 3^N`` are the idealised counts of an N-bit
 flip-flop. A diverged run, or one whose fixed-point analysis was skipped (root attribute
 ``skipped_reason``), has missing (NA) counts: nothing was analysed.
@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import continuation, provenance
+from . import branches, provenance
 from .certification import CERTIFICATE_COLUMNS, certificate_columns
 from .fixed_points import FIXED_POINTS_SCHEMA, load_fixed_points
 from .io import DATA_SCHEMA, MODEL_SCHEMA, FileFormatError, atomic_path, load_data, load_history, load_model, read_h5
@@ -52,7 +52,7 @@ RUN_DIR = re.compile(r"(?P<task>[^/]+)/(?P<arch>[^/]+)/seed(?P<seed>\d+)")
 
 HEAD_COLUMNS = ["task", "arch", "seed", "n_bits", "n_hidden", "epochs", "final_train_loss",
                 "final_valid_loss", "converged", "diverged", "n_fixed_points", "n_stable", "n_slow"]
-ANALYSIS_COLUMNS = [*CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *topology.COLUMNS, *continuation.COLUMNS]
+ANALYSIS_COLUMNS = [*CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *topology.COLUMNS, *branches.COLUMNS]
 TAIL_COLUMNS = ["expected_stable", "expected_total"] + [f"wall_s_{stage}" for stage in STAGES]
 COLUMN_TYPES = {**{c: "Int64" for c in ("seed", "n_bits", "n_hidden", "epochs", "n_fixed_points", "n_stable", "n_slow",
                                         *MEMORY_COLUMNS, "n_index1_edges", "n_slow_ends", "n_branches_no_end",
@@ -116,7 +116,7 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
         row["n_stable"] = int(np.sum(unique.is_stable))
         row["index_counts"] = index_census(unique.n_unstable, rnn.state_size)
         row.update(slow_and_memory_columns(run_dir / "fixed_points.h5"))
-        for name, columns in (("graph.h5", topology.run_columns), ("continuation.h5", continuation.continuation_columns)):
+        for name, columns in (("graph.h5", topology.run_columns), ("continuation.h5", branches.continuation_columns)):
             if (run_dir / name).is_file():
                 row.update({k: pd.NA if v is None else v for k, v in columns(run_dir / name).items()})
     for stage, rule in STAGES.items():

@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 import networkx as nx
 import numpy as np
 
-from .io import FileFormatError, atomic_h5, attr_text, read_array, read_attr, read_h5, write_array
+from .io import FileFormatError, atomic_h5, attr_text, content_attrs, read_array, read_attr, read_h5, write_array
 from .settings import from_mapping, values
 
 
@@ -272,8 +272,7 @@ def load_graph(path: str | os.PathLike) -> nx.DiGraph:
     from .connections import Branches
 
     with read_h5(path, GRAPH_SCHEMA) as f:
-        attrs = {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else attr_text(v) if isinstance(v, bytes)
-                     else v) for k, v in f.attrs.items() if k not in ("schema", "schema_version")}
+        attrs = content_attrs(f.attrs)
         d = read_attr(f, "state_size", int)
         for name in ("nodes", "edges", "branches"):
             if name not in f:

@@ -1,5 +1,6 @@
-# The summary of the sweep, results/summary/: the runs table and the figures across runs. The report
-# shows them in the category "summary", each with its caption workflow/report/<name>.rst.
+# The summary of the sweep, results/summary/: the runs table, what made its files, and the figures across
+# runs (each as .png, in the report, and .pdf). The report shows them in the category "summary", each with
+# its caption workflow/report/<name>.rst.
 
 
 rule aggregate:
@@ -15,42 +16,7 @@ rule aggregate:
         + benchmark_files("topology")
         + benchmark_files("continuation"),
     output:
-        runs_csv=report(
-            "results/summary/runs.csv",
-            caption="../report/runs.rst",
-            category="summary",
-            subcategory="all runs",
-            labels={"figure": "table of runs"},
-        ),
-        stable_counts_png=report(
-            "results/summary/stable_counts.png",
-            caption="../report/stable_counts.rst",
-            category="summary",
-            subcategory="all runs",
-            labels={"figure": "stable counts"},
-        ),
-        stable_counts_pdf="results/summary/stable_counts.pdf",
-        saddle_index_png=report(
-            "results/summary/saddle_index.png",
-            caption="../report/saddle_index.rst",
-            category="summary",
-            subcategory="all runs",
-            labels={"figure": "saddle index histogram"},
-        ),
-        training_curves_png=report(
-            "results/summary/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="summary",
-            subcategory="all runs",
-            labels={"figure": "training curves"},
-        ),
-        provenance=report(
-            "results/summary/provenance.csv",
-            caption="../report/provenance.rst",
-            category="summary",
-            subcategory="all runs",
-            labels={"figure": "software provenance"},
-        ),
+        **summary_outputs(),
     log:
         "results/logs/aggregate.log",
     benchmark:
@@ -63,6 +29,8 @@ rule aggregate:
         runs=run_dirs(),
     shell:
         "python workflow/scripts/aggregate.py --runs {params.runs} --benchmarks results/benchmarks "
-        "--runs-csv {output.runs_csv} --stable-counts-png {output.stable_counts_png} "
-        "--stable-counts-pdf {output.stable_counts_pdf} --saddle-index-png {output.saddle_index_png} "
-        "--training-curves-png {output.training_curves_png} --provenance {output.provenance} > {log} 2>&1"
+        "--runs-csv {output.runs_csv} --provenance {output.provenance} "
+        "--stable-counts {output.stable_counts_png} {output.stable_counts_pdf} "
+        "--saddle-index {output.saddle_index_png} {output.saddle_index_pdf} "
+        "--training-curves {output.training_curves_png} {output.training_curves_pdf} "
+        "--topology-classes {output.topology_classes_png} {output.topology_classes_pdf} > {log} 2>&1"

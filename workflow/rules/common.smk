@@ -182,13 +182,72 @@ def benchmark_files(rule_name):
     return [run.replace("results/", f"results/benchmarks/{rule_name}/", 1) + ".tsv" for run in run_dirs()]
 
 
+# The figures of a run (plot_run.py): name -> (report caption, report label); each as .png (in the
+# report) and .pdf. "fixed_points" is the run's main figure (the view chosen for its task), "graph"
+# its saddle-attractor graph, "bifurcation" its fixed points followed along the input pulses.
+RUN_FIGURES = {
+    "fixed_points": ("fixed_points.rst", "main"),
+    "readout": ("readout.rst", "readout"),
+    "pca_2d": ("pca_2d.rst", "PCA 2D"),
+    "pca_3d": ("pca_3d.rst", "PCA 3D"),
+    "graph": ("graph.rst", "graph"),
+    "bifurcation": ("bifurcation.rst", "bifurcation"),
+}
+
+
+def run_figure_outputs():
+    """The outputs of plot_run: for every figure its PNG (in the report, captioned) and its PDF."""
+    outputs = {}
+    for name, (caption, label) in RUN_FIGURES.items():
+        png = f"results/{{task}}/{{arch}}/seed{{seed}}/{name}.png"
+        labels = {"seed": "{seed}", "figure": label}
+        outputs[name] = report(
+            png, caption=f"../report/{caption}", category="{task}", subcategory="{arch}", labels=labels
+        )
+        outputs[f"{name}_pdf"] = png.removesuffix(".png") + ".pdf"
+    return outputs
+
+
+# name -> (file, report caption, report label)
+SUMMARY_TABLES = {
+    "runs_csv": ("runs.csv", "runs.rst", "table of runs"),
+    "provenance": ("provenance.csv", "provenance.rst", "software provenance"),
+}
+SUMMARY_FIGURES = {
+    "stable_counts": ("stable_counts.rst", "stable counts"),
+    "saddle_index": ("saddle_index.rst", "saddle index histogram"),
+    "training_curves": ("training_curves.rst", "training curves"),
+    "topology_classes": ("topology_classes.rst", "topology classes"),
+}
+
+
+def summary_outputs():
+    """The outputs of aggregate: the tables, and for every figure its PNG (in the report) and PDF."""
+
+    def reported(path, caption, label):
+        return report(
+            f"results/summary/{path}",
+            caption=f"../report/{caption}",
+            category="summary",
+            subcategory="all runs",
+            labels={"figure": label},
+        )
+
+    outputs = {key: reported(*entry) for key, entry in SUMMARY_TABLES.items()}
+    for name, (caption, label) in SUMMARY_FIGURES.items():
+        outputs[f"{name}_png"] = reported(f"{name}.png", caption, label)
+        outputs[f"{name}_pdf"] = f"results/summary/{name}.pdf"
+    return outputs
+
+
 def all_targets():
     """The targets of the whole sweep: the summary table and figures, and every file of every run.
 
     Asking for each run's HDF5 files too (not only the figures made from them) means a deleted
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
-    names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5", "pca_2d.png", "pca_3d.png")
+    names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5")
+    names += tuple(f"{figure}.png" for figure in RUN_FIGURES)
     return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
 
 

@@ -4,8 +4,6 @@ rule continuation:
         fixed_points="results/{task}/{arch}/seed{seed}/fixed_points.h5",
     output:
         continuation="results/{task}/{arch}/seed{seed}/continuation.h5",
-    params:
-        options=section_options("continuation"),
     log:
         "results/logs/continuation/{task}/{arch}/seed{seed}.log",
     benchmark:
@@ -16,6 +14,8 @@ rule continuation:
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(30),
+    params:
+        options=section_options("continuation"),
     shell:
         "python workflow/scripts/continuation.py --model {input.model} --fixed-points {input.fixed_points} "
         "--out {output.continuation} {params.options} > {log} 2>&1"

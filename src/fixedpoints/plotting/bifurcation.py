@@ -1,6 +1,6 @@
 """Per-run bifurcation diagrams: how the fixed points move, meet and vanish as an input pulse grows.
 
-The figure of a `fixedpoints.continuation.Continuation` along the directions ±e_k has one panel per
+The figure of a `fixedpoints.branches.Continuation` along the directions ±e_k has one panel per
 channel k. Its horizontal axis is the input on that channel, u_k = ±s (the branches followed along
 +e_k on the right, those along −e_k on the left, both from the u = 0 fixed points at u_k = 0); its
 vertical axis is bit k's readout y_k = h @ w_out[:, k] + b_out[k] along each branch. Stretches of a
@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .common import DPI, STABLE_COLOR, NotebookFigure, index_color, plot_message
+from .common import DPI, STABLE_COLOR, NotebookFigure, index_color, paper_style, plot_message
 
 BIFURCATION_STYLE = {"fold": dict(marker="D", color="#1f77b4", label="fold (saddle-node)"),
                      "flip": dict(marker="s", color="#2ca02c", label="flip (λ = −1)"),
@@ -66,7 +66,7 @@ def _run_name(cont) -> str:
 
 
 def _default_title(cont) -> str:
-    from ..continuation import flip_columns
+    from ..branches import flip_columns
 
     name = _run_name(cont)
     columns = flip_columns(cont)
@@ -76,10 +76,11 @@ def _default_title(cont) -> str:
     return f"{name}: {'flips' if columns['flips_cleanly'] else 'does not flip'} cleanly, {folds}"
 
 
+@paper_style
 def plot_bifurcation(cont, *, title: str | None = None, figsize=None) -> Figure:
     """The bifurcation diagram of a continuation along ±e_k: one panel per channel (see the module docstring).
 
-    ``cont``: a `fixedpoints.continuation.Continuation` with a readout (``load_continuation(path)``
+    ``cont``: a `fixedpoints.branches.Continuation` with a readout (``load_continuation(path)``
     of a run's ``continuation.h5``). ``title`` defaults to ``"{n_bits}-bit {rnn_type} seed {seed}"``
     (root attributes of the file) with whether the pulses flip cleanly and the fold amplitudes. A
     continuation without branches gives a figure that says why (its ``skipped_reason`` if any).

@@ -1,28 +1,60 @@
-"""What every figure of the project shares: the figure class, colours, messages and reproducible files.
+"""What every figure of the project shares: the figure class, style, colours, messages and files.
 
 Every function builds a `matplotlib.figure.Figure` with the object API (no ``pyplot`` state), so
 it works headless (Agg), and returns it; the figures show themselves in notebooks (``_repr_png_``).
-`save_figure` writes PNG/PDF/SVG files that are byte-identical for identical figures (no dates or
-software strings in the metadata).
+Figures are drawn at their printed size (at most 7 in wide: a two-column page) under `paper_style`
+(every text ≥ 8 pt, mathtext for powers such as 2^N), and saved by `save_figure` as 200 dpi PNG
+or vector PDF/SVG, byte-identical for identical figures (no dates or software strings).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from pathlib import Path
+from typing import Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
 
 from ..io import atomic_path
 
-DPI = 100
+DPI = 200
+FONT_SIZE = 8       # pt at the printed size, the smallest text of any figure
+PAPER_STYLE = {"font.size": FONT_SIZE, "axes.titlesize": 9, "axes.labelsize": FONT_SIZE,
+               "xtick.labelsize": FONT_SIZE, "ytick.labelsize": FONT_SIZE, "legend.fontsize": FONT_SIZE,
+               "legend.title_fontsize": FONT_SIZE, "figure.titlesize": 10, "axes.unicode_minus": True,
+               "lines.linewidth": 1.0, "axes.linewidth": 0.6, "xtick.major.width": 0.6,
+               "ytick.major.width": 0.6, "legend.frameon": False, "pdf.fonttype": 42, "svg.hashsalt": "fixedpoints"}
+"""The rc settings every figure is drawn under (see `paper_style`)."""
+
 STABLE_COLOR = "black"
-TRAJECTORY_COLOR = "#4c72b0"
+TRAJECTORY_COLOR = "#9db4d3"   # light: trajectories are context under the fixed points
+SLOW_COLOR = "#8c8c8c"
 # saddle colours by index 1, 2, 3, ... (cycled for larger indices)
 INDEX_COLORS = ("#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 MARGINAL_COLOR = "#7f7f7f"
+# one colour per architecture in every figure of every sweep (Okabe–Ito: readable by colour-blind readers)
+ARCH_COLORS = {"tanh": "#0072B2", "gru": "#E69F00", "lstm": "#009E73"}
+OTHER_ARCH_COLOR = "#666666"
+MINUS = "\N{MINUS SIGN}"
+
+
+def paper_style(function):
+    """Decorator: build the figure under `PAPER_STYLE` (fonts are fixed when the artists are made)."""
+
+    @functools.wraps(function)
+    def styled(*args, **kwargs):
+        with matplotlib.rc_context(PAPER_STYLE):
+            return function(*args, **kwargs)
+
+    return styled
+
+
+def arch_color(arch: str) -> str:
+    """The colour of architecture ``arch`` (tanh blue, gru orange, lstm green; others grey)."""
+    return ARCH_COLORS.get(str(arch).lower(), OTHER_ARCH_COLOR)
 
 
 class NotebookFigure(Figure):
@@ -45,12 +77,13 @@ def fixed_point_title(n_stable: int, n_total: int, prefix: str | None = None) ->
     return f"{prefix}: {counts}" if prefix else counts
 
 
-def plot_message(message: str, title: str | None = None, figsize=(6.4, 5.2)) -> Figure:
+@paper_style
+def plot_message(message: str, title: str | None = None, figsize=(5.0, 3.6)) -> Figure:
     """A figure with only a title and a centred ``message`` (gid ``"message"``): why nothing is drawn."""
     fig = NotebookFigure(figsize=figsize, dpi=DPI)
     ax = fig.add_subplot()
     ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=11, gid="message",
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=10, gid="message",
             transform=ax.transAxes)
     if title:
         ax.set_title(title)
@@ -69,12 +102,24 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
     The file has no date or software string in its metadata and a fixed ``dpi``, so the same figure
     gives the same bytes; it is written to a temporary file in the target folder and renamed.
     """
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in _METADATA:
-        raise ValueError(f"{path}: unsupported figure format {path.suffix!r}, expected one of "
-                         f"{['.' + f for f in _METADATA]}")
-    with atomic_path(path) as tmp_path, open(tmp_path, "wb") as handle, \
-            matplotlib.rc_context({"svg.hashsalt": "fixedpoints"}):
-        fig.savefig(handle, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
-    return path
+    return save_figures(fig, [path], dpi)[0]
+
+
+def save_figures(fig: Figure, paths: Sequence[str | os.PathLike], dpi: int = DPI) -> list[Path]:
+    """`save_figure` to every path of ``paths``, drawing the figure once per format."""
+    paths = [Path(path) for path in paths]
+    formats = [path.suffix.lower().lstrip(".") for path in paths]
+    for path, fmt in zip(paths, formats):
+        if fmt not in _METADATA:
+            raise ValueError(f"{path}: unsupported figure format {path.suffix!r}, expected one of "
+                             f"{['.' + f for f in _METADATA]}")
+    rendered: dict[str, bytes] = {}
+    for path, fmt in zip(paths, formats):
+        if fmt not in rendered:
+            buffer = io.BytesIO()
+            with matplotlib.rc_context(PAPER_STYLE):
+                fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+            rendered[fmt] = buffer.getvalue()
+        with atomic_path(path) as tmp_path:
+            tmp_path.write_bytes(rendered[fmt])
+    return paths

@@ -22,21 +22,21 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .common import (DPI, MARGINAL_COLOR, STABLE_COLOR, TRAJECTORY_COLOR, NotebookFigure, index_color,
-                     plot_message)
+from .common import (DPI, FONT_SIZE, MARGINAL_COLOR, STABLE_COLOR, TRAJECTORY_COLOR, NotebookFigure, index_color,
+                     paper_style, plot_message)
+from .pca import principal_axes
+from .sweep import table_flag, table_missing
+from .views import DEFAULT_TRIALS
 
 HYPERCUBE_COLOR = "#2ca02c"
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728")
 SKIPPED_COLOR = "#c7c7c7"
-FONT_SIZE = 8
 
 
 def trajectory_projection(state_traj) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """PCA of the finite states of ``state_traj`` [trials, time, d]: (mean [d], axes [2, d], explained
-    variance ratio [2]), as in the run's PCA figure; None when there are fewer than 3 finite states
-    or d < 2. A point x [k, d] projects to (x − mean) @ axes.T."""
-    from sklearn.decomposition import PCA
-
+    variance ratio [2]), the axes of the run's PCA figure (`plotting.pca.principal_axes`); None when there
+    are fewer than 3 finite states or d < 2. A point x [k, d] projects to (x − mean) @ axes.T."""
     traj = np.asarray(state_traj, np.float64)
     if traj.ndim != 3:
         raise ValueError(f"state_traj must have shape [trials, time, d], got {list(traj.shape)}")
@@ -44,8 +44,8 @@ def trajectory_projection(state_traj) -> tuple[np.ndarray, np.ndarray, np.ndarra
     states = states[np.all(np.isfinite(states), axis=1)]
     if traj.shape[2] < 2 or states.shape[0] < 3:
         return None
-    pca = PCA(n_components=2, svd_solver="full").fit(states)
-    return pca.mean_, pca.components_, pca.explained_variance_ratio_
+    mean, axes, ratio = principal_axes(states)
+    return mean, axes[:2], ratio[:2]
 
 
 def graph_title(graph, prefix: str | None = None) -> str:
@@ -60,7 +60,8 @@ def graph_title(graph, prefix: str | None = None) -> str:
     return f"{prefix}: {text}" if prefix else text
 
 
-def plot_graph(graph, state_traj, *, trials: int = 20, title: str | None = None, note: str | None = None,
+@paper_style
+def plot_graph(graph, state_traj, *, trials: int = DEFAULT_TRIALS, title: str | None = None, note: str | None = None,
                figsize=(8.0, 5.2)) -> Figure:
     """One run's saddle–attractor graph (`topology.build_graph` / `load_graph`) over the first two
     principal components of its trajectories ``state_traj`` [trials, time, d] (the first ``trials``
@@ -129,7 +130,7 @@ def plot_graph(graph, state_traj, *, trials: int = 20, title: str | None = None,
     return fig
 
 
-def plot_graph_run(graph_path: str | os.PathLike, fixed_points_path: str | os.PathLike, *, trials: int = 20,
+def plot_graph_run(graph_path: str | os.PathLike, fixed_points_path: str | os.PathLike, *, trials: int = DEFAULT_TRIALS,
                    title: str | None = None) -> Figure:
     """The graph figure of one run from its ``graph.h5`` and ``fixed_points.h5`` (its ``states/hiddens``).
 
@@ -155,8 +156,7 @@ def topology_classes(runs) -> list[dict]:
                                                 "graph_hash")}
     groups: dict[tuple, dict[str, list]] = {}
     for task, arch, seed, cube, skel, full in zip(*columns.values()):
-        missing = full is None or (isinstance(full, float) and np.isnan(full)) or full == ""
-        name = "skipped" if missing else "hypercube" if _truthy(cube) else f"class {str(skel)[:6]}"
+        name = "skipped" if table_missing(full) else "hypercube" if table_flag(cube) else f"class {str(skel)[:6]}"
         groups.setdefault((task, arch), {}).setdefault(name, []).append((int(seed), full))
     records = []
     for (task, arch), classes in groups.items():
@@ -169,13 +169,7 @@ def topology_classes(runs) -> list[dict]:
     return records
 
 
-def _truthy(value) -> bool:
-    """A runs.csv boolean cell (bool, 'True'/'False', NaN or None for a skipped run) as a bool."""
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return bool(value) if value is not None and not (isinstance(value, float) and np.isnan(value)) else False
-
-
+@paper_style
 def plot_topology_classes(runs, figsize: tuple | None = None) -> Figure:
     """How many runs of each task and architecture share each topology class (see `topology_classes`):
     one panel per task, one horizontal bar per architecture, one segment per class (its run count
