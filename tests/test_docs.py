@@ -5,7 +5,8 @@ import io
 import re
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 
 
 def python_block(markdown: str, heading: str) -> str:
@@ -24,3 +25,13 @@ def test_your_own_network_example_finds_the_closed_form_fixed_points():
     assert printed.getvalue().split() == ["9", "4"]
     corners = scope["unique_fps"].xstar[scope["unique_fps"].is_stable]
     assert set(map(tuple, (corners > 0).astype(int))) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_readme_example_prints_the_27_points_and_their_proof():
+    code = python_block((ROOT / "README.md").read_text(), "In\nPython, the same steps are a few calls:")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})
+    lines = printed.getvalue().splitlines()
+    assert "Number of fixed points: 27" in lines and "Stable fixed points: 8 / 27" in lines
+    assert lines[-1] == "27"
