@@ -138,16 +138,20 @@ def script_args(name: str, run: Path, out: Path) -> list[str]:
     if name == "plot_run":
         return ["--model", str(run / "model.h5"), "--fixed-points", str(run / "fixed_points.h5"),
                 "--out-2d", str(out / "pca_2d.png"), "--out-3d", str(out / "pca_3d.png")]
+    if name in ("topology", "continuation"):
+        return ["--model", str(run / "model.h5"), "--fixed-points", str(run / "fixed_points.h5"),
+                "--out", str(out / f"{name}.h5")]
     if name == "aggregate":
-        return ["--runs", str(run), "--runs-csv", str(out / "runs.csv"), "--stable-counts-png",
-                str(out / "stable_counts.png"), "--stable-counts-pdf", str(out / "stable_counts.pdf"),
-                "--saddle-index-png", str(out / "saddle_index.png"), "--training-curves-png",
-                str(out / "training_curves.png")]
+        figures = [arg for figure in ("stable_counts", "saddle_index", "training_curves", "topology_classes")
+                   for arg in ("--" + figure.replace("_", "-"), str(out / f"{figure}.png"))]
+        return ["--runs", str(run), "--runs-csv", str(out / "runs.csv"), "--provenance",
+                str(out / "provenance.csv"), *figures]
     raise AssertionError(name)
 
 
 # script → the HDF5 files it reads (generate_data reads none)
 INPUTS = {"train": ["data.h5"], "find_fixed_points": ["model.h5", "data.h5"],
+          "topology": ["model.h5", "fixed_points.h5"], "continuation": ["model.h5", "fixed_points.h5"],
           "plot_run": ["model.h5", "fixed_points.h5"], "aggregate": ["data.h5", "model.h5", "fixed_points.h5"]}
 CASES = [(script, name, how) for script, names in INPUTS.items() for name in names
          for how in ("truncated", "corrupted", "wrong schema")]
