@@ -27,13 +27,13 @@ import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from baseline import baseline_tree
 from fixedpoints import RNN, save_model
 from fixedpoints.fixed_points import FixedPoints
 from fixedpoints.plotting import plot_run, save_figures
@@ -76,16 +76,6 @@ def cpu_seconds(command: list[str], env: dict | None = None) -> float:
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def baseline_tree(revision: str, into: Path) -> Path:
-    """``src/`` and ``workflow/scripts/`` of git ``revision``, extracted into ``into``."""
-    archive = into / "baseline.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), revision, "src", "workflow/scripts"],
-                   check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into / "baseline", filter="data")
-    return into / "baseline"
 
 
 def main() -> None:

@@ -13,8 +13,7 @@ chain of named stages, each a method of the finder:
    than ``outlier_distance_scale`` · mean ‖x₀ − c‖ from c, the centroid of the starts), optionally
    optimise q outliers again, keep at most ``max_n_unique``; then `polish` each group's best member.
    Grouping never merges roots: a member whose distance to its group's polished root is not explained by
-   Newton's linearisation (‖y − y*‖ > min(3‖R(y)‖/σ_min, tol_unique/2) + r, see `fixedpoints.polish`) is
-   polished on its own.
+   Newton's linearisation (‖y − y*‖ > 3‖R(y)‖/σ_min + r, see `fixedpoints.polish`) is polished on its own.
 4. `polish`: damped Newton on the cell's reduced fixed-point equation R(y, u) = 0 (`fixedpoints.equations`:
    GRU n(h) = h, LSTM with c eliminated, else F(x) − x), lift y to the full state x*, and classify: a
    *fixed point* converged (‖R‖ ≤ ``tol_newton``), has q ≤ ``final_q_threshold`` and is isolated
@@ -400,8 +399,8 @@ class FixedPointFinder(FinderSettings):
     def _polish_unexplained_members(self, members: FixedPoints, found: FixedPoints, problem: Problem,
                                     rounds: int = 10) -> FixedPoints:
         """Polish the converged raw ``members`` that no converged root of ``found`` explains (‖y − y*‖ >
-        min(3‖R(y)‖/σ_min(y*), tol_unique/2) + r(y*) for every root y* at the same input), one per group of
-        them within ``tol_unique`` at a time, until every member is explained or polished; merge the roots."""
+        3‖R(y)‖/σ_min(y*) + r(y*) for every root y* at the same input), one per group of them within
+        ``tol_unique`` at a time, until every member is explained or polished; merge the roots."""
         eq, dtype = self.equation, self._dtype
         params = self._params_in_dtype()
         if members.n == 0:
@@ -416,9 +415,8 @@ class FixedPointFinder(FinderSettings):
             explained = np.zeros(members.n, bool)
             for j in range(roots.n):   # roots are few (the distinct fixed points); members are vectorised
                 same_input = np.all(members.inputs == roots.inputs[j], axis=1)
-                # Newton's linearisation bounds the distance to the root by ‖R‖/σ_min; it is trusted only
-                # within half the grouping distance (farther out the member may belong to another root)
-                allowed = np.minimum(3.0 * rho / max(roots.sigma_min[j], 1e-300), 0.5 * self.tol_unique) + radius[j]
+                # Newton's linearisation bounds the distance to the root by ‖R‖/σ_min (3×: room for curvature)
+                allowed = 3.0 * rho / max(roots.sigma_min[j], 1e-300) + radius[j]
                 explained |= same_input & (np.linalg.norm(y_m - y_r[j], axis=1) <= allowed)
             members, y_m, rho = members[~explained], y_m[~explained], rho[~explained]
             if members.n == 0:

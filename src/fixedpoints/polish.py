@@ -137,12 +137,16 @@ def chunk_rows(d: int) -> int:
 
 
 def singular_values(jacobians_nxkxk: np.ndarray) -> np.ndarray:
-    """The singular values [n, k] of each Jacobian, descending."""
+    """The singular values [n, k] of each Jacobian, descending; zeros for a Jacobian that is not finite
+    (it overflowed: such a point is not an isolated root that can be trusted)."""
     J = np.asarray(jacobians_nxkxk, np.float64)
     if J.shape[0] == 0:
         return np.zeros((0, J.shape[-1] if J.ndim == 3 else 0))
+    finite = np.all(np.isfinite(J), axis=(1, 2))
+    out = np.zeros(J.shape[:2])
     with single_thread_blas():
-        return np.linalg.svd(J, compute_uv=False)
+        out[finite] = np.linalg.svd(J[finite], compute_uv=False)
+    return out
 
 
 def root_radius(residual_norm: np.ndarray, sigma_min: np.ndarray, y_nxk: np.ndarray, dtype) -> np.ndarray:
