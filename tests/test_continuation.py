@@ -460,7 +460,7 @@ def test_figure_has_a_panel_per_channel_with_branches_and_folds(decoupled, tmp_p
     x_c, v_c = fold(w)
     fig = plot_bifurcation(cont, title="three units")
     panels = [ax for ax in fig.axes if ax.axison]
-    assert [ax.get_title() for ax in panels] == [f"pulse on channel {k}" for k in range(3)]
+    assert [ax.get_title() for ax in panels] == [f"pulse on bit {k + 1}" for k in range(3)]
     for k, ax in enumerate(panels):
         (folds,) = [a for a in ax.get_lines() if a.get_gid() == "bifurcation:fold"]
         u, y = folds.get_data()

@@ -100,7 +100,7 @@ def test_replotting_gives_identical_files(sweep, tmp_path):
     for t, a, s in runs:
         folder = workdir / "results" / t / a / f"seed{s}"
         figures = plotting.plot_run(folder / "model.h5", folder / "fixed_points.h5")
-        figures["graph"] = plot_graph_run(folder / "graph.h5", folder / "fixed_points.h5",
+        figures["graph"] = plot_graph_run(folder / "graph.h5", folder / "fixed_points.h5", folder / "model.h5",
                                           title=run_title(folder / "model.h5"))
         figures["bifurcation"] = plot_bifurcation(load_continuation(folder / "continuation.h5"))
         for name, view in RUN_FIGURES.items():

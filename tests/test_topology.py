@@ -50,9 +50,10 @@ from fixedpoints.fixed_points import FixedPoints, decompose
 from fixedpoints.io import FileFormatError
 from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
 from fixedpoints.plotting.graph import plot_graph, plot_graph_run, plot_topology_classes, topology_classes
+from fixedpoints.plotting.readout import Readout, nested_axes
 from fixedpoints.topology import (COLUMNS, build_graph, graph_columns, graph_hash, is_hypercube, load_graph,
                                   n_index1_edges, run_columns, run_graph, save_graph, skeleton_hash)
-from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step
+from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step, tanh_root
 from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -338,11 +339,32 @@ def test_graph_figure_draws_nodes_at_their_projected_positions_and_branches_alon
     first = np.column_stack(branch_lines[0].get_data())
     path = graph.graph["branches"].path[0, : graph.graph["branches"].path_length[0]]
     np.testing.assert_allclose(first, match_signs(first, pca_projection(traj, path, 2)), atol=1e-9)
-    assert sorted(t.get_text() for t in artists(fig, "pattern")) == sorted(
-        "".join(p) for p in itertools.product("+-", repeat=3))
+    labels = [line for t in artists(fig, "pattern") for line in t.get_text().split("\n")]   # stacked ones too
+    assert sorted(labels) == sorted("".join(p) for p in itertools.product("+\N{MINUS SIGN}", repeat=3))
     assert fig.axes[0].get_title() == "hypercube, 12 index-1 edges"
     sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))]
     assert min(sizes) >= 8
+
+
+def test_graph_figure_in_the_readout_view_puts_the_attractors_at_the_cube_corners_with_their_patterns():
+    # decoupled x_i' = tanh(2 x_i): attractors at (±a, ±a, ±a); read out by I/a they sit at the corners of
+    # {−1, +1}^3, which the readout panel of bits 1, 2 (bit 3 nested at 0.35) maps to (y1 + .35 y3, y2 + .35 y3)
+    graph = decoupled_graph(2.0, 3)
+    a = tanh_root(2.0)
+    readout = Readout(np.eye(3) / a, np.zeros(3))
+    outputs = nested_axes(3, (0, 1))
+    projection = readout.projection(3, outputs, ("x", "y"))
+    fig = plot_graph(graph, closed_form_trajectories(3), projection=projection, readout=readout)
+    (markers,) = artists(fig, "node:attractor")
+    corners = np.array(list(itertools.product((-1.0, 1.0), repeat=3)))
+    expected = corners @ np.array([[1.0, 0.0], [0.0, 1.0], [0.35, 0.35]])
+    got = np.column_stack(markers.get_data())
+    np.testing.assert_allclose(got[np.lexsort(got.T)], expected[np.lexsort(expected.T)], atol=1e-9)
+    texts = artists(fig, "pattern")
+    assert len(texts) == 8                                # every attractor its own label
+    for text in texts:                                    # each next to the corner whose signs it spells
+        signs = np.array([1.0 if c == "+" else -1.0 for c in text.get_text()])
+        assert np.allclose(text.get_position(), signs @ outputs)
 
 
 def test_graph_figure_of_a_run_file_and_of_a_skipped_run(trained_runs, tmp_path):

@@ -55,7 +55,8 @@ def main(argv=None):
     for figure, files in by_figure.values():
         save_figures(figure, files)
     if args.out_graph:
-        save_figures(plot_graph_run(args.graph, args.fixed_points, trials=args.trials, title=title), args.out_graph)
+        save_figures(plot_graph_run(args.graph, args.fixed_points, args.model, trials=args.trials,
+                                                title=title), args.out_graph)
     if args.out_bifurcation:
         save_figures(plot_bifurcation(load_continuation(args.continuation)), args.out_bifurcation)
 

@@ -95,9 +95,9 @@ def plot_bifurcation(cont, *, title: str | None = None, figsize=None) -> Figure:
         raise ValueError("the continuation has no readout to draw; give continue_fixed_points a readout")
     if max(channels) >= cont.readout.shape[1]:
         raise ValueError(f"channel {max(channels)} has no readout (the readout has {cont.readout.shape[1]} outputs)")
-    n_cols = min(len(channels), 3)
+    n_cols = min(len(channels), 2)          # at most 7 in wide: a page's width
     n_rows = math.ceil(len(channels) / n_cols)
-    fig = NotebookFigure(figsize=figsize or (3.6 * n_cols + 1.8, 3.2 * n_rows + 0.6), dpi=DPI, layout="constrained")
+    fig = NotebookFigure(figsize=figsize or (3.3 * n_cols + 0.4, 2.7 * n_rows + 1.2), dpi=DPI, layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
     legend = {}
     amplitude = cont.amplitude
@@ -141,16 +141,16 @@ def plot_bifurcation(cont, *, title: str | None = None, figsize=None) -> Figure:
         ax.axvline(0.0, color="0.8", linewidth=0.8, zorder=1)
         ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=1)
         ax.set_xlim(-1.05 * amplitude, 1.05 * amplitude)
-        ax.set_xlabel(rf"input $u_{{{k}}} = \pm s$", fontsize=10)
-        ax.set_ylabel(rf"readout $y_{{{k}}}$", fontsize=10)
-        ax.set_title(f"pulse on channel {k}", fontsize=10)
+        ax.set_xlabel(rf"input $u_{{{k + 1}}} = \pm s$", fontsize=9)      # bits numbered from 1, as in the
+        ax.set_ylabel(rf"readout $y_{{{k + 1}}}$", fontsize=9)             # readout view
+        ax.set_title(f"pulse on bit {k + 1}", fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in axes[len(channels):]:
         ax.set_axis_off()
     handles = [legend[key] for key in sorted(legend, key=_legend_order)]
     handles.append(Line2D([], [], linestyle="none", marker="o", color=STABLE_COLOR, markersize=5,
                           label="fixed point at u = 0"))
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8)
     fig.suptitle(title or _default_title(cont), fontsize=10)
     return fig
 

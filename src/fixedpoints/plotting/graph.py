@@ -22,30 +22,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .common import (DPI, FONT_SIZE, MARGINAL_COLOR, STABLE_COLOR, TRAJECTORY_COLOR, NotebookFigure, index_color,
-                     paper_style, plot_message)
-from .pca import principal_axes
+from .common import (DPI, FONT_SIZE, MARGINAL_COLOR, MINUS, STABLE_COLOR, NotebookFigure, index_color, paper_style,
+                     plot_message)
+from .pca import pca_projection
 from .sweep import table_flag, table_missing
-from .views import DEFAULT_TRIALS
+from .views import DEFAULT_TRIALS, Projection, StateSpaceAxes, bit_patterns, finite_states
 
 HYPERCUBE_COLOR = "#2ca02c"
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728")
 SKIPPED_COLOR = "#c7c7c7"
-
-
-def trajectory_projection(state_traj) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """PCA of the finite states of ``state_traj`` [trials, time, d]: (mean [d], axes [2, d], explained
-    variance ratio [2]), the axes of the run's PCA figure (`plotting.pca.principal_axes`); None when there
-    are fewer than 3 finite states or d < 2. A point x [k, d] projects to (x − mean) @ axes.T."""
-    traj = np.asarray(state_traj, np.float64)
-    if traj.ndim != 3:
-        raise ValueError(f"state_traj must have shape [trials, time, d], got {list(traj.shape)}")
-    states = traj.reshape(-1, traj.shape[2])
-    states = states[np.all(np.isfinite(states), axis=1)]
-    if traj.shape[2] < 2 or states.shape[0] < 3:
-        return None
-    mean, axes, ratio = principal_axes(states)
-    return mean, axes[:2], ratio[:2]
 
 
 def graph_title(graph, prefix: str | None = None) -> str:
@@ -61,89 +46,98 @@ def graph_title(graph, prefix: str | None = None) -> str:
 
 
 @paper_style
-def plot_graph(graph, state_traj, *, trials: int = DEFAULT_TRIALS, title: str | None = None, note: str | None = None,
-               figsize=(8.0, 5.2)) -> Figure:
-    """One run's saddle–attractor graph (`topology.build_graph` / `load_graph`) over the first two
-    principal components of its trajectories ``state_traj`` [trials, time, d] (the first ``trials``
-    drawn as thin lines). ``title`` defaults to `graph_title`; ``note`` is printed in a corner."""
+def plot_graph(graph, state_traj, *, projection: Projection | None = None, readout=None, trials: int = DEFAULT_TRIALS,
+               title: str | None = None, note: str | None = None, figsize=(5.6, 5.0)) -> Figure:
+    """One run's saddle–attractor graph (`topology.build_graph` / `load_graph`) in a view of its state space.
+
+    ``projection`` is the view (`views.Projection`; default: the first two principal components of the
+    trajectories ``state_traj`` [trials, time, d]); ``readout`` (states → outputs, e.g. a
+    `readout.Readout`) names the attractors by bit pattern, else their stored patterns do. Branches are
+    drawn along their paths, coloured by their saddle's index; the first ``trials`` trajectories as thin
+    light lines underneath. ``title`` defaults to `graph_title`; ``note`` is printed in a corner."""
     title = graph_title(graph) if title is None else title
     d = int(graph.graph.get("state_size", 0))
     traj = np.asarray(state_traj, np.float64)
     if traj.ndim != 3 or (d and traj.shape[2] != d):
         raise ValueError(f"state_traj must have shape [trials, time, {d}], got {list(traj.shape)}")
-    projection = trajectory_projection(traj)
+    states = finite_states(traj)
     suffix = f"\n{note}" if note else ""
     if projection is None:
-        return plot_message("no 2-D projection: the state has fewer than 2 dimensions or the trajectories fewer "
-                            "than 3 finite states" + suffix, title, figsize)
-    mean, axes, ratio = projection
-
-    def project(x_kxd):
-        return (np.asarray(x_kxd, np.float64).reshape(-1, d) - mean) @ axes.T
-
+        if traj.shape[2] < 2 or states.shape[0] < 3:
+            return plot_message("no 2-D projection: the state has fewer than 2 dimensions or the trajectories fewer "
+                                "than 3 finite states" + suffix, title, figsize)
+        projection, _ = pca_projection(states, 2)
     fig = NotebookFigure(figsize=figsize, dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    legend: list = []
-    for i in range(min(int(trials), traj.shape[0])):
-        z = project(traj[i])
-        line = ax.plot(z[:, 0], z[:, 1], color=TRAJECTORY_COLOR, linewidth=0.4, alpha=0.2, gid="trajectory",
-                       zorder=1)[0]
-        if i == 0:
-            line.set_label("trajectories")
-            legend.append(line)
+    view = StateSpaceAxes(fig.add_subplot(), projection)
+    view.trajectories(traj, list(range(min(int(trials), traj.shape[0]))), 0)
     nodes = dict(graph.nodes(data=True))
     branches = graph.graph.get("branches")
-    if branches is not None:
+    if branches is not None and len(branches.saddle):
         for row in range(len(branches.saddle)):
-            z = project(branches.path[row, : branches.path_length[row]])
-            ax.plot(z[:, 0], z[:, 1], color=index_color(nodes[int(branches.saddle[row])]["index"]), linewidth=1.0,
-                    alpha=0.8, gid="branch_path", zorder=2)
-        if len(branches.saddle):
-            legend.append(Line2D([], [], color="0.3", linewidth=1.0, label="branches (coloured by saddle index)"))
+            view.line(branches.path[row, : branches.path_length[row]],
+                      color=index_color(nodes[int(branches.saddle[row])]["index"]), linewidth=0.9, alpha=0.8,
+                      gid="branch_path", zorder=2)
+        view.legend["branch"] = Line2D([], [], color="0.3", linewidth=0.9, label="branches (by saddle index)")
     groups = [("attractor", "attractor", STABLE_COLOR, "o", "full")]
     groups += [(f"index{k}", f"saddle, index {k}", index_color(k), "o", "none")
                for k in sorted({a["index"] for a in nodes.values() if a["kind"] == "saddle"})]
-    groups += [("marginal", "marginal |λ|=1", MARGINAL_COLOR, "o", "none"), ("slow", "slow point", MARGINAL_COLOR,
-                                                                              "x", "full")]
+    groups += [("marginal", "marginal |λ| = 1", MARGINAL_COLOR, "o", "none"),
+               ("slow", "slow point", MARGINAL_COLOR, "D", "none")]
     for name, label, color, marker, fill in groups:
         members = [node for node, a in nodes.items()
                    if (a["kind"] == "saddle" and f"index{a['index']}" == name) or a["kind"] == name]
-        if not members:
-            continue
-        z = project(np.stack([nodes[node]["position"] for node in members]))
-        legend.append(ax.plot(z[:, 0], z[:, 1], linestyle="none", marker=marker, markersize=7, color=color,
-                              fillstyle=fill, markeredgewidth=1.5, gid=f"node:{name}", zorder=3,
-                              label=f"{label} ({len(members)})")[0])
-    for node, a in nodes.items():
-        if a["kind"] == "attractor" and a["pattern"]:
-            z = project(a["position"])[0]
-            ax.annotate(a["pattern"], (z[0], z[1]), xytext=(5, 5), textcoords="offset points", fontsize=FONT_SIZE,
-                        gid="pattern", zorder=4)
+        if members:
+            view.legend[name] = view.line(
+                np.stack([nodes[node]["position"] for node in members]), linestyle="none", marker=marker,
+                markersize=6 if marker == "o" else 3.5, color=color, fillstyle=fill,
+                markeredgecolor=color if name != "attractor" else "white", markeredgewidth=1.2 if fill == "none" else 0.6,
+                gid=f"node:{name}", zorder=4 if name == "attractor" else 3, label=f"{label} ({len(members)})")
+    attractors = [a for a in nodes.values() if a["kind"] == "attractor"]
+    if attractors:
+        positions = np.stack([a["position"] for a in attractors])
+        patterns = (bit_patterns(readout(positions)) if readout is not None
+                    else [a["pattern"].replace("-", MINUS) for a in attractors] if all(a["pattern"] for a in attractors)
+                    else None)
+        if patterns:
+            view.patterns(positions, patterns)
     message = ("no fixed points" if not nodes else "") + suffix
     if message.strip():
-        ax.text(0.02, 0.02, message.strip(), transform=ax.transAxes, fontsize=FONT_SIZE, gid="message")
-    ax.set_xlabel(f"PC 1 ({100 * ratio[0]:.1f}% var.)")
-    ax.set_ylabel(f"PC 2 ({100 * ratio[1]:.1f}% var.)")
-    ax.set_title(title)
-    if legend:
-        fig.legend(handles=legend, loc="outside right upper", fontsize=FONT_SIZE)
+        view.message(message.strip())
+    view.finish(projection(states) if len(states) else None)
+    view.ax.set_title(title)
+    handles = [view.legend[k] for k in ("trajectory", "branch", "attractor") if k in view.legend]
+    handles += [view.legend[k] for k in view.legend if k.startswith("index")] + \
+               [view.legend[k] for k in ("marginal", "slow") if k in view.legend]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=FONT_SIZE)
     return fig
 
 
-def plot_graph_run(graph_path: str | os.PathLike, fixed_points_path: str | os.PathLike, *, trials: int = DEFAULT_TRIALS,
+def plot_graph_run(graph_path: str | os.PathLike, fixed_points_path: str | os.PathLike,
+                   model_path: str | os.PathLike | None = None, *, trials: int = DEFAULT_TRIALS,
                    title: str | None = None) -> Figure:
-    """The graph figure of one run from its ``graph.h5`` and ``fixed_points.h5`` (its ``states/hiddens``).
+    """The graph figure of one run from its ``graph.h5`` and ``fixed_points.h5`` (its ``states/hiddens``),
+    in the run's main view when ``model_path`` is given (the readout panel of bits 1 and 2, the others
+    nested, for N ≥ 3 bits; PCA for N ≤ 2: `run.main_view`), else in PCA.
 
     ``title`` (e.g. ``"3-bit tanh seed 4"``) is followed by `graph_title`; a run skipped upstream says why.
     """
     from ..fixed_points import load_fixed_points
+    from ..io import load_model_arrays
     from ..topology import load_graph
+    from .readout import Readout, axis_label, nested_axes
 
     graph = load_graph(graph_path)
     hiddens = load_fixed_points(fixed_points_path, groups=())["hiddens"]
     reason = graph.graph.get("skipped_reason")
-    return plot_graph(graph, hiddens, trials=trials, title=graph_title(graph, title),
-                      note=f"skipped: {reason}" if reason else None)
+    projection = readout = None
+    if model_path is not None:
+        readout = Readout.from_arrays(load_model_arrays(model_path)[1])
+        if readout.n_bits >= 3:
+            outputs = nested_axes(readout.n_bits, (0, 1))
+            projection = readout.projection(hiddens.shape[2], outputs, tuple(axis_label(c) for c in outputs.T))
+    return plot_graph(graph, hiddens, projection=projection, readout=readout, trials=trials,
+                      title=graph_title(graph, title), note=f"skipped: {reason}" if reason else None)
 
 
 def topology_classes(runs) -> list[dict]:
