@@ -122,6 +122,23 @@ class MapResidual:
         return isinstance(other, MapResidual) and other.step == self.step
 
 
+class ResidualStep:
+    """G(y) = y + R(params, y, u): a map whose fixed points are the roots of R and whose q = ½‖G(y) − y‖² is
+    ½‖R(y)‖², the objective the finder's optimiser minimises for a reduced equation (hashable, for jit)."""
+
+    def __init__(self, residual: Callable):
+        self.residual = residual
+
+    def __call__(self, params, y, u):
+        return y + self.residual(params, y, u)
+
+    def __hash__(self):
+        return hash(("ResidualStep", self.residual))
+
+    def __eq__(self, other):
+        return isinstance(other, ResidualStep) and other.residual == self.residual
+
+
 class FixedPointEquation(NamedTuple):
     """The fixed-point equation of one map: ``step`` F(params, x, u) -> x' (the full map);
     ``residual`` R(params, y, u) -> [k] whose roots are the fixed points; ``lift`` (params, y, u) -> x

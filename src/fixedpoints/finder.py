@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import polish
-from .equations import FixedPointEquation, ModelStep, equation_for, map_equation
+from .equations import FixedPointEquation, ModelStep, ResidualStep, equation_for, map_equation
 from .fixed_points import FixedPoints, cluster_labels, representatives, single_thread_blas
 from .models import RNN
 from .optimization import Hyper, bucket, evaluate, optimize
@@ -320,31 +320,45 @@ class FixedPointFinder(FinderSettings):
 
     # -- stage 2: optimisation ------------------------------------------------------------------------
     def optimize(self, x0_nxd: np.ndarray, u_nxm: np.ndarray, label: str) -> FixedPoints:
-        """Adam on q from every start (joint or sequential) → the raw result per start (q at the end)."""
-        n, d = x0_nxd.shape
+        """Adam from every start (joint or sequential) → the raw result per start, lifted to full states, with
+        F and q = ½‖F(x) − x‖² of the full map at the end.
+
+        The objective is q of the full map for tanh and a user's map (the seed's), and ½‖R(y)‖² of the
+        reduced equation for a gated cell (`equations.ResidualStep`): where a gate saturates, the full map's q
+        is tiny everywhere (F − x = (1 − z)(n − h)) and gives the optimiser no direction to the roots."""
+        eq = self.equation
+        reduced = eq.reduced
+        y0 = np.asarray(eq.reduce(x0_nxd), np.float64) if reduced else x0_nxd
+        n, k = y0.shape
         if n == 0:
+            d = x0_nxd.shape[1]
             return FixedPoints(np.zeros((0, d)), np.zeros((0, d)), u_nxm[:0], np.zeros((0, d)), np.zeros(0),
                                np.zeros(0), np.zeros(0, np.int64), tol_unique=self.tol_unique)
         # pad to a bucket size (padding rows start stopped), reusing the first call's size when cheap
-        n_pad = bucket(n, d)
-        if self._opt_size and n <= self._opt_size and self._opt_size * d <= 2 ** 16:
+        n_pad = bucket(n, k)
+        if self._opt_size and n <= self._opt_size and self._opt_size * k <= 2 ** 16:
             n_pad = self._opt_size
         self._opt_size = self._opt_size or n_pad
         dtype, params = self._dtype, self._params_in_dtype()
         hyper = Hyper(*(np.asarray(getattr(self, name), dtype) for name in Hyper._fields))  # same names
         self._log(f"{label}: optimizing {n} starts ({self.method}).")
-        out = optimize(self.equation.step, params, x0_nxd, u_nxm, method=self.method, n_pad=n_pad,
-                       lr_init=self.lr_init, lr_patience=self.lr_patience, clip_window=self.clip_window,
+        out = optimize(ResidualStep(eq.residual) if reduced else eq.step, params, y0, u_nxm, method=self.method,
+                       n_pad=n_pad, lr_init=self.lr_init, lr_patience=self.lr_patience, clip_window=self.clip_window,
                        adam_eps=float(self.adam_eps), adaptive_clip=bool(self.do_adaptive_clipping), hyper=hyper,
                        max_iters=int(self.max_iters),
                        chunk=int(self.n_iters_per_print_update) if self.verbose else int(self.max_iters),
                        verbose=self.verbose, dtype=dtype)
         self._last_lr = out.lr_final
-        F, q = polish.chunked(lambda a, b: evaluate(self.equation.step, params, a, b), n, n_pad,
-                              out.x.astype(dtype), u_nxm.astype(dtype))
+        x = out.x
+        if reduced:
+            x = polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), n, n_pad,
+                               out.x.astype(dtype), u_nxm.astype(dtype))
+            x = np.where(np.isfinite(x), x, x0_nxd.astype(x.dtype))     # a lift that overflowed keeps the start
+        F, q = polish.chunked(lambda a, b: evaluate(eq.step, params, a, b), n, n_pad, x.astype(dtype),
+                              u_nxm.astype(dtype))
         self._log(f"  optimization stopped after {out.iterations} iterations "
                   f"({'every start stopped' if out.all_stopped else 'max_iters reached'}).")
-        return FixedPoints(out.x, x0_nxd, u_nxm, F, q, out.dq, out.n_iters, tol_unique=self.tol_unique)
+        return FixedPoints(x, x0_nxd, u_nxm, F, q, out.dq, out.n_iters, tol_unique=self.tol_unique)
 
     def _outliers(self, x_nxd: np.ndarray, problem: Problem) -> np.ndarray:
         """Mask of candidates that cannot be fixed points of interest: for a built-in cell, those whose h is
