@@ -112,7 +112,7 @@ def main():
                     print(f"{case} seed {seed}: finder {finder_agreement(rnn, case, seed, r['cert'])}", flush=True)
             rows.append((case, results))
     print(f"budget {max_boxes} boxes, seeds {args.seeds}, {args.repeats} repeats, medians over seeds")
-    print(f"| case | cell | n | certified | roots per seed | boxes median (min–max) | wall s | cpu s | µs/box |")
+    print("| case | cell | n | certified | roots per seed | boxes median (min–max) | wall s | cpu s | µs/box |")
     print("|---|---|---:|---:|---|---|---:|---:|---:|")
     for case, results in rows:
         rnn_type, _, n_hidden = CASES[case]

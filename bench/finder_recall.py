@@ -6,7 +6,8 @@ exhaustive search of the cell's own fixed-point equation in float64 — scipy's 
 (`fsolve`, MINPACK) with the analytic Jacobian, from ``--starts`` starts (half uniform in the state
 box (−1, 1)^k that holds every fixed point of these cells, half test-trajectory states plus noise),
 roots with ‖R‖ < 1e-10 kept once (1e-7 apart), isolated when σ_min(∂R/∂y) ≥ 1e-3 (tests/exhaustive.py,
-which writes the equations out in numpy from the cell equations, not from the finder's code). Prints one row per net: points and stable points found by each, recall, points the
+which writes the equations out in numpy from the cell equations, not from the finder's code).
+Prints one row per net: points and stable points found by each, recall, points the
 finder missed and points it has that the search has not, and the finder's warm time (median of
 ``--repeats`` calls in one process, compiled); the proved count of the interval certificate where it is
 cheap; with ``--baseline REV`` the finder of that git revision beside it, on the same nets.
@@ -110,7 +111,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nets", nargs="+", default=NETS, help="type:n_bits:n_hidden:seed (default: %(default)s)")
     parser.add_argument("--starts", type=int, default=3000, help="exhaustive-search starts per net")
-    parser.add_argument("--repeats", type=int, default=3, help="finder calls per net (median time of all but the first)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="finder calls per net (median time of all but the first)")
     parser.add_argument("--baseline", default=None, help="git revision whose finder runs beside, on the same nets")
     args = parser.parse_args()
     from fixedpoints import FixedPointFinder, certify

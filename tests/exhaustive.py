@@ -98,7 +98,8 @@ def exhaustive_search(rnn_type, params, hiddens, n_starts, seed=0):
     np_errors = np.seterr(over="ignore", divide="ignore", invalid="ignore")   # saturated gates on the way
     for y0 in starts:
         y, _, ok, _ = fsolve(residual, y0, fprime=jacobian, full_output=True, xtol=1e-13)
-        if ok != 1 or np.linalg.norm(residual(y)) > 1e-10 or any(np.linalg.norm(y - r) < 1e-7 for r in roots + degenerate):
+        seen = any(np.linalg.norm(y - r) < 1e-7 for r in roots + degenerate)
+        if ok != 1 or np.linalg.norm(residual(y)) > 1e-10 or seen:
             continue
         sigma = np.linalg.svd(jacobian(y), compute_uv=False)[-1]
         (roots if sigma >= 1e-3 else degenerate).append(y)

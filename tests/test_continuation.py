@@ -109,7 +109,7 @@ def test_branch_through_the_fold_returns_to_the_saddle(unit):
             assert not unit.bifurcations["creates_attractor"][row]
         elif start_x != 0:                 # an attractor along the input: stays, to s = 1
             assert branch["status"] == "amplitude" and branch["s"][-1] == 1.0
-            expected = brentq(lambda x: x - math.tanh(W * x + sign), -2, 2)
+            expected = brentq(lambda x, sign=sign: x - math.tanh(W * x + sign), -2, 2)
             assert abs(branch["x"][-1, 0] - expected) < 1e-12 and np.all(branch["is_stable"])
             assert np.all(np.diff(branch["s"]) > 0)
     # the saddle's branch along −s meets the attractor +a: the same fold, found from both ends
@@ -461,7 +461,7 @@ def test_figure_has_a_panel_per_channel_with_branches_and_folds(decoupled, tmp_p
     fig = plot_bifurcation(cont, title="three units")
     panels = [ax for ax in fig.axes if ax.axison]
     assert [ax.get_title() for ax in panels] == [f"pulse on bit {k + 1}" for k in range(3)]
-    for k, ax in enumerate(panels):
+    for ax in panels:
         (folds,) = [a for a in ax.get_lines() if a.get_gid() == "bifurcation:fold"]
         u, y = folds.get_data()
         # along +e_k the fold sits at (v_c, −x_c), along −e_k at (−v_c, x_c)

@@ -50,8 +50,8 @@ def test_lstm_cell_at_rest_solves_the_cell_update_and_lift_is_a_fixed_point():
         for _ in range(30):
             h0 = rng.uniform(-1, 1, n)
             u = np.zeros(2)
-            h, info, ok, _ = fsolve(lambda y: np.asarray(residual(params, y, u)), h0,
-                                    fprime=lambda y: np.asarray(jac(params, y, u)), full_output=True, xtol=1e-14)
+            h, info, ok, _ = fsolve(lambda y, u=u: np.asarray(residual(params, y, u)), h0,
+                                    fprime=lambda y, u=u: np.asarray(jac(params, y, u)), full_output=True, xtol=1e-14)
             if ok == 1:
                 roots.append(h)
         assert roots, "no root of the reduced LSTM equation found"

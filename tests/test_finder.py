@@ -8,7 +8,6 @@ import pytest
 from scipy.optimize import brentq, fsolve
 
 from fixedpoints import FixedPointFinder, FlipFlopData, RNN, train
-from fixedpoints.finder import x64_scope
 from fixedpoints.optimization import adapt_learning_rate, slide_sorted_window, sorted_percentile
 from fixedpoints.topology import index_census
 
@@ -56,7 +55,9 @@ def test_one_input_per_start():
     grid = np.linspace(-1.5, 1.5, 3000)
     roots = {}
     for u in (0.0, 0.2):
-        g = lambda s: s - np.tanh(W_BISTABLE * s + u)
+        def g(s, u=u):
+            return s - np.tanh(W_BISTABLE * s + u)
+
         change = np.nonzero(np.diff(np.sign(g(grid))))[0]
         roots[u] = [brentq(g, grid[i], grid[i + 1]) for i in change]
     assert len(roots[0.0]) == len(roots[0.2]) == 3
@@ -134,8 +135,10 @@ def optimize_only(**options):
 
 def test_learning_rate_rule():
     nan = np.nan
-    run = lambda hist, since, obj, cooldown=0: [np.asarray(v).tolist() for v in adapt_learning_rate(
-        jnp.float32(1.0), jnp.asarray(hist, jnp.float32), jnp.int32(since), jnp.float32(obj), 0.5, cooldown)]
+
+    def run(hist, since, obj, cooldown=0):
+        return [np.asarray(v).tolist() for v in adapt_learning_rate(
+            jnp.float32(1.0), jnp.asarray(hist, jnp.float32), jnp.int32(since), jnp.float32(obj), 0.5, cooldown)]
     # worse than each of the last 3 (patience 3): decrease, counter restarts
     assert run([5, 1, 2, 3], 3, 4) == [0.5, [1, 2, 3, 4], 0]
     # not worse than all of them: unchanged
@@ -155,7 +158,7 @@ def test_clipping_percentile_over_a_sliding_window_matches_numpy():
     window = 8
     history = np.full(window, np.nan, np.float32)
     ordered = jnp.full(window, jnp.inf, jnp.float32)
-    for step in range(40):
+    for _ in range(40):
         newest = np.float32(rng.choice([rng.random(), 0.5]))        # with ties
         ordered = slide_sorted_window(ordered, jnp.float32(history[0]), jnp.float32(newest))
         history = np.concatenate([history[1:], [newest]])
@@ -378,7 +381,9 @@ def gru_params(n, b_r=10.0, b_z=9.0, w=2.0):
 def test_gru_with_a_saturated_update_gate_has_its_points_found_counted_and_stable():
     # F(h) − h = (1 − z)(n(h) − h) with 1 − z ≈ 1.2e-4: the full map's J − I has σ_min ≈ 1e-4 < tol_isolated,
     # yet every root of n(h) = h is isolated. Per unit: h = tanh(w r h) → 0 and ±a, a = tanh(w r a)
-    sig = lambda v: 1 / (1 + np.exp(-v))
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
     r, z = sig(10.0), sig(9.0)
     a = brentq(lambda s: s - np.tanh(2.0 * r * s), 0.1, 1.0)
     rnn = RNN("gru", gru_params(2))

@@ -41,7 +41,10 @@ def test_init_reproduces_seed_weights(rnn_type, seed, sizes):
 def numpy_step(rnn_type, p, h, u):
     """Independent NumPy transcription of the DESIGN.md equations."""
     p = {k: np.asarray(v, np.float64) for k, v in p.items()}
-    sig = lambda a: 1 / (1 + np.exp(-a))
+
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
     if rnn_type == "tanh":
         return np.tanh(u @ p["w_ih"] + h @ p["w_hh"] + p["b_h"])
     if rnn_type == "gru":

@@ -65,7 +65,7 @@ def script_outputs(tmp_path_factory):
         "fixed_points.h5": ["find_fixed_points.py", "--model", out / "model.h5", "--data", out / "data.h5",
                             "--n-inits", "4", "--max-iters", "10", "--no-verbose", "--out", out / "fixed_points.h5"],
     }
-    for name, (script, *args) in commands.items():
+    for script, *args in commands.values():
         result = subprocess.run([sys.executable, str(SCRIPTS / script), *map(str, args)], env=env,
                                 capture_output=True, text=True, timeout=300, check=False)
         assert result.returncode == 0, f"{script}: {result.stderr[-3000:]}"

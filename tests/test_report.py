@@ -116,7 +116,8 @@ def test_replotting_gives_identical_files(sweep, tmp_path):
     aggregate.main(["--runs", *run_dirs, "--benchmarks", str(workdir / "results/benchmarks"),
                     "--runs-csv", str(summary / "runs.csv"), "--provenance", str(summary / "provenance.csv"),
                     *[argument for figure in SUMMARY_FIGURES for argument in
-                      ("--" + figure.replace("_", "-"), str(summary / f"{figure}.png"), str(summary / f"{figure}.pdf"))]])
+                      ("--" + figure.replace("_", "-"), str(summary / f"{figure}.png"),
+                       str(summary / f"{figure}.pdf"))]])
     for name in [f"{figure}{suffix}" for figure in SUMMARY_FIGURES for suffix in (".png", ".pdf")]:
         expected = (workdir / "results/summary" / name).read_bytes()
         assert (tmp_path / "summary" / name).read_bytes() == expected and len(expected) > 1000, name

@@ -33,7 +33,8 @@ def help_defaults(script):
 
 def test_help_lists_every_option_with_the_library_defaults():
     data_help = help_defaults("generate_data.py")
-    assert {k.replace("-", "_"): v for k, v in data_help.items()} == {k: str(v) for k, v in defaults(DataSettings).items()}
+    expected = {k: str(v) for k, v in defaults(DataSettings).items()}
+    assert {k.replace("-", "_"): v for k, v in data_help.items()} == expected
     train_help = help_defaults("train.py")
     assert {k.replace("-", "_"): float(v) for k, v in train_help.items()} == \
         {k: float(v) for k, v in defaults(TrainingSettings).items()}

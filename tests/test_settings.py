@@ -54,7 +54,8 @@ def test_the_default_config_is_valid_for_the_library(section):
 
 
 @pytest.mark.parametrize("constraint,good,bad,words", [
-    (Constraint("int", ge=1), [1, 7, 3.0, np.int64(2)], [0, 2.5, True, "3", None, math.inf, math.nan], "an integer >= 1"),
+    (Constraint("int", ge=1), [1, 7, 3.0, np.int64(2)], [0, 2.5, True, "3", None, math.inf, math.nan],
+     "an integer >= 1"),
     (Constraint("float", gt=0), [1e-9, 2, np.float32(0.5)], [0, -1, math.nan, math.inf, False], "a number > 0"),
     (Constraint("float", gt=0, le=1), [1, 0.5], [0, 1.01], "a number in (0, 1]"),
     (Constraint("float", ge=0, le=1), [0, 1], [-0.1, 1.1], "a number in [0, 1]"),

@@ -1,11 +1,30 @@
-"""Index counts of the idealised N-bit layout and the census of a found set."""
+"""Index counts of the idealised N-bit layout, the census of a found set, and the saddle–attractor graph."""
 
 import itertools
+import subprocess
+import sys
+from pathlib import Path
 
+import h5py
+import jax
+import jax.numpy as jnp
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
-from fixedpoints.topology import census_text, index_census, n_bit_index_counts
+from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
+from fixedpoints.connections import END_KINDS, ConnectionSettings, trace_branches
+from fixedpoints.fixed_points import FixedPoints, decompose
+from fixedpoints.io import FileFormatError
+from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
+from fixedpoints.plotting.graph import plot_graph, plot_graph_run, plot_topology_classes, topology_classes
+from fixedpoints.plotting.readout import Readout, nested_axes
+from fixedpoints.topology import (COLUMNS, build_graph, census_text, graph_columns, graph_hash, index_census,
+                                  is_hypercube, load_graph, n_bit_index_counts, n_index1_edges, run_columns, run_graph,
+                                  save_graph, skeleton_hash)
+from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step, tanh_root
+from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection
 
 
 @pytest.mark.parametrize("n_bits", [1, 2, 3, 4, 5])
@@ -34,27 +53,6 @@ def test_bad_arguments():
 
 # -- the saddle–attractor graph --------------------------------------------------------------------
 
-import subprocess
-import sys
-from pathlib import Path
-
-import h5py
-import jax
-import jax.numpy as jnp
-import networkx as nx
-import pandas as pd
-
-from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
-from fixedpoints.connections import END_KINDS, ConnectionSettings, trace_branches
-from fixedpoints.fixed_points import FixedPoints, decompose
-from fixedpoints.io import FileFormatError
-from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
-from fixedpoints.plotting.graph import plot_graph, plot_graph_run, plot_topology_classes, topology_classes
-from fixedpoints.plotting.readout import Readout, nested_axes
-from fixedpoints.topology import (COLUMNS, build_graph, graph_columns, graph_hash, is_hypercube, load_graph,
-                                  n_index1_edges, run_columns, run_graph, save_graph, skeleton_hash)
-from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step, tanh_root
-from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "workflow" / "scripts" / "topology.py"
@@ -303,7 +301,8 @@ def test_script_writes_the_graph_and_bad_input_is_one_line(trained_runs, tmp_pat
     assert written.graph["branches"].path.shape[1] == 50
     bad = subprocess.run([sys.executable, str(SCRIPT), "--model", tmp_path / "missing.h5", "--fixed-points",
                           folder / "fixed_points.h5", "--out", tmp_path / "bad.h5"], capture_output=True, text=True)
-    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [f"error: {tmp_path / 'missing.h5'}: file not found"]
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == [f"error: {tmp_path / 'missing.h5'}: file not found"]
     assert not (tmp_path / "bad.h5").exists()
 
 

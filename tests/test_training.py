@@ -61,8 +61,8 @@ def test_epoch_loss_is_mean_of_pre_update_batch_losses(two_bit_data):
     losses = []
     for b in range(4):
         idx = perm[b * 128:(b + 1) * 128]
-        loss, grads = jax.value_and_grad(lambda p: mse_loss("tanh", p, train_data["inputs"][idx],
-                                                            train_data["targets"][idx]))(params)
+        loss, grads = jax.value_and_grad(lambda p, idx=idx: mse_loss("tanh", p, train_data["inputs"][idx],
+                                                                    train_data["targets"][idx]))(params)
         updates, state = opt.update(grads, state, params)
         params = optax.apply_updates(params, updates)
         losses.append(float(loss))

@@ -199,8 +199,8 @@ def test_runs_csv_matches_the_run_files(sweep):
     runs = read_runs_csv(workdir / "results" / "summary" / "runs.csv")
     d_max = max(task["n_hidden"] for task in config["tasks"].values())
     assert list(runs.columns) == RUNS_COLUMNS + [f"n_index_{k}" for k in range(d_max + 1)] + [
-        *CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *GRAPH_COLUMNS, *FOLD_COLUMNS, "expected_stable", "expected_total", "wall_s_data",
-        "wall_s_train", "wall_s_fixed_points", "wall_s_topology", "wall_s_continuation"]
+        *CERTIFICATE_COLUMNS, *MEMORY_COLUMNS, *GRAPH_COLUMNS, *FOLD_COLUMNS, "expected_stable", "expected_total",
+        "wall_s_data", "wall_s_train", "wall_s_fixed_points", "wall_s_topology", "wall_s_continuation"]
     folders = run_dirs(workdir, config)
     assert len(runs) == len(folders)
     for row in runs.itertuples():

@@ -73,7 +73,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Mapping
 
 import h5py
 import numpy as np

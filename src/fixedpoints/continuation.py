@@ -60,7 +60,8 @@ import math
 import sys
 import time
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -432,7 +433,10 @@ def _follow(equation, params, a_bxm, y_bxk, cfg, settings, log):
         empty = np.zeros((0, n_points, k + 1))
         return empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
     B_pad = _padded(B)
-    pad = lambda rows: np.concatenate([rows, np.repeat(rows[:1], B_pad - B, axis=0)])
+
+    def pad(rows):
+        return np.concatenate([rows, np.repeat(rows[:1], B_pad - B, axis=0)])
+
     a_pad = jnp.asarray(pad(a_bxm), jnp.float64)
     state = _initial_state(pad(y_bxk), n_points, settings["step_init"], np.arange(B_pad) < B)
     chunk = int(settings["steps_per_print"]) if settings["verbose"] else 2 ** 30

@@ -50,7 +50,8 @@ import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable, Mapping
 
 import h5py
 import jax

@@ -15,7 +15,7 @@ Readout for all: ``y = h @ w_out + b_out`` (for the LSTM, ``h`` is the first hal
 from __future__ import annotations
 
 import functools
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -149,7 +149,7 @@ class RNN:
         self.params = params_from_arrays(self.rnn_type, params, source=f"RNN({self.rnn_type!r})")
 
     @classmethod
-    def init(cls, rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int, seed: int = 0) -> "RNN":
+    def init(cls, rnn_type: str, n_inputs: int, n_hidden: int, n_outputs: int, seed: int = 0) -> RNN:
         """A freshly initialised network; the weights depend only on (rnn_type, sizes, seed)."""
         rnn_type = check_rnn_type(rnn_type)
         for name, value in (("n_inputs", n_inputs), ("n_hidden", n_hidden), ("n_outputs", n_outputs)):

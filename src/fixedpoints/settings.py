@@ -20,7 +20,8 @@ import argparse
 import dataclasses
 import math
 import numbers
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 
 def _is_bool(value) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,8 @@ def summarize_run(run_dir: str | os.PathLike, benchmarks: str | os.PathLike | No
            "converged": bool(history.converged) if history is not None else pd.NA,
            "diverged": diverged, "n_fixed_points": pd.NA, "n_stable": pd.NA, "n_slow": pd.NA, "index_counts": None,
            "state_size": rnn.state_size, "expected_stable": 2 ** n_bits, "expected_total": 3 ** n_bits,
-           **dict.fromkeys(CERTIFICATE_COLUMNS, pd.NA), **memory_columns(None), **dict.fromkeys(topology.COLUMNS, pd.NA),
+           **dict.fromkeys(CERTIFICATE_COLUMNS, pd.NA), **memory_columns(None),
+           **dict.fromkeys(topology.COLUMNS, pd.NA),
            "fold_amplitude_min": np.nan, "fold_amplitude_max": np.nan, "flips_cleanly": pd.NA}
     if not diverged and "skipped_reason" not in found["attrs"]:
         unique = found["unique"]

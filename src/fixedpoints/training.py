@@ -14,7 +14,8 @@ import dataclasses
 import functools
 import sys
 import time
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -114,7 +115,10 @@ def make_epoch_chunk(rnn_type: str, learning_rate: float, clip_norm: float, min_
             epoch_loss = jnp.mean(losses)
             finite = jnp.isfinite(epoch_loss) & jnp.all(jnp.array(
                 [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree_util.tree_leaves(params)]))
-            keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, old)
+
+            def keep(new, old):
+                return jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, old)
+
             stopped = (~finite) | (epoch_loss < min_loss)
             return EpochCarry(keep(params, c.params), keep(opt_state, c.opt_state), stopped), epoch_loss
 

@@ -13,7 +13,7 @@ import functools
 import io
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 from matplotlib.figure import Figure

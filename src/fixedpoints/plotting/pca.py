@@ -14,7 +14,7 @@ the figure, drawn in 2-D, says so.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

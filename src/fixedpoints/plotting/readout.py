@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -52,7 +52,7 @@ class Readout:
         object.__setattr__(self, "b_out", b)
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Readout":
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Readout:
         """From a network's parameter arrays (``w_out``, ``b_out``), e.g. `io.load_model_arrays`."""
         return cls(arrays["w_out"], arrays["b_out"])
 

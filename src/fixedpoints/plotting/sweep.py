@@ -14,7 +14,8 @@ training status, in the stable-count and all-count rows), ``"expected"`` (the id
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.colors import to_rgb

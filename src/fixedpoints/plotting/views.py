@@ -26,7 +26,8 @@ The artists carry gids: ``"trajectory"``, ``"unstable_mode"``, ``"fixed_points:s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.legend_handler import HandlerTuple
