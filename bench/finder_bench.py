@@ -10,11 +10,10 @@ Cases:
   scaled by 1/8 (std 0.0625, gain ≈ 1); the seed's scale 0.5 at 256 units makes the map chaotic,
   so that no start converges and 5000 iterations run (about 30 ms each here). States: 128 FlipFlop trials.
 
-Prints a table of medians over ``--repeats`` and, for the 3-bit nets, the index census against an
-exhaustive search (scipy's root finder from 4000 starts over the trajectories' box, isolated roots).
+Prints a table of medians over ``--repeats`` with the points found and their index census. Whether
+those are all the fixed points is bench/finder_recall.py's question (an exhaustive float64 search).
 
     python bench/finder_bench.py --repeats 3
-    python bench/finder_bench.py --seed-check     # completeness on more nets, no timing
 """
 
 import argparse
@@ -59,75 +58,16 @@ def run_once(model_path: str, states_path: str, n_inits: int, repeats: int, meth
         unique, all_fps = finder.find_fixed_points(hiddens, np.zeros((1, rnn.n_inputs)), n_inits=n_inits)
         times.append(time.perf_counter() - start)
         census = np.bincount(unique.n_unstable, minlength=1).tolist()
-        result = dict(n=unique.n, census=census, slow=finder.slow_fps.n, starts=all_fps.n,
-                      xstar=unique.xstar.tolist() if unique.n_states <= 16 else None)
+        result = dict(n=unique.n, census=census, slow=finder.slow_fps.n, starts=all_fps.n)
     return dict(times=times, **result)
-
-
-def exhaustive(model_path: str, states_path: str, n_starts: int = 4000):
-    """Distinct isolated roots of F(x, 0) − x from scipy's hybrid solver (float64, analytic Jacobian)
-    started uniformly over the trajectories' box (± 0.2), with their index: independent of the finder."""
-    import jax
-    import jax.numpy as jnp
-    from scipy.optimize import fsolve
-    from fixedpoints import load_model
-    from fixedpoints.finder import x64_scope
-    from fixedpoints.models import STEP_FUNCTIONS
-    rnn = load_model(model_path)
-    states = np.load(states_path).reshape(-1, rnn.state_size)
-    lo, hi = states.min(0) - 0.2, states.max(0) + 0.2
-    with x64_scope():
-        params = {k: jnp.asarray(np.asarray(v), jnp.float64) for k, v in rnn.params.items()}
-        u = jnp.zeros(rnn.n_inputs, jnp.float64)
-        step = STEP_FUNCTIONS[rnn.rnn_type]
-        residual = jax.jit(lambda x: step(params, x, u) - x)
-        jacobian = jax.jit(jax.jacfwd(lambda x: step(params, x, u)))
-        roots, index = [], []
-        for x0 in np.random.default_rng(0).uniform(lo, hi, size=(n_starts, len(lo))):
-            x, _, ok, _ = fsolve(lambda h: np.asarray(residual(h)), x0,
-                                 fprime=lambda h: np.asarray(jacobian(h)) - np.eye(len(h)), full_output=True)
-            if ok != 1 or np.linalg.norm(residual(x)) > 1e-10 or any(np.linalg.norm(x - r) < 1e-6 for r in roots):
-                continue
-            J = np.asarray(jacobian(x))
-            if np.linalg.svd(J - np.eye(len(x)), compute_uv=False)[-1] >= 1e-3:    # isolated only
-                roots.append(x)
-                index.append(int(np.sum(np.abs(np.linalg.eigvals(J)) > 1)))
-    return np.array(roots), np.bincount(index).tolist()
-
-
-def seed_check(folder: str) -> None:
-    """Finder (defaults) against the exhaustive search on tanh nets of the default sweep's sizes."""
-    from fixedpoints import FixedPointFinder, FlipFlopData, RNN, save_model, train
-    print(f"{'task':<6}{'seed':>5}  {'finder: points, census':<32}{'exhaustive':<32}matched")
-    for n_bits, n_hidden, seeds in ((3, 4, range(6)), (4, 6, range(4))):
-        for seed in seeds:
-            gen = FlipFlopData(n_bits=n_bits, n_time=64, p=0.5, random_seed=seed)
-            train_data, valid_data, test_data = (gen.generate_data(n) for n in (512, 128, 128))
-            rnn, _ = train(RNN.init("tanh", n_bits, n_hidden, n_bits, seed=seed), train_data, valid_data,
-                           seed=seed, verbose=False)
-            hiddens = np.asarray(rnn(test_data["inputs"])[1])
-            model_path, states_path = os.path.join(folder, "check.h5"), os.path.join(folder, "check.npy")
-            save_model(rnn, model_path)
-            np.save(states_path, hiddens)
-            unique, _ = FixedPointFinder(rnn, verbose=False).find_fixed_points(hiddens, np.zeros((1, n_bits)))
-            roots, census = exhaustive(model_path, states_path, 4000 if n_bits == 3 else 8000)
-            matched = sum(np.min(np.linalg.norm(unique.xstar - r, axis=1)) < 1e-4 for r in roots) if unique.n else 0
-            found = f"{unique.n} {np.bincount(unique.n_unstable).tolist()}"
-            print(f"{n_bits}bit{seed:>6}  {found:<32}{f'{len(roots)} {census}':<32}{matched}", flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
     parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit nets")
-    parser.add_argument("--seed-check", action="store_true",
-                        help="instead: defaults vs exhaustive search on 3-bit seeds 0-5 and 4-bit seeds 0-3")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.seed_check:
-        with tempfile.TemporaryDirectory() as folder:
-            seed_check(folder)
-        return
     if args.child:
         model_path, states_path, n_inits, repeats, method = args.child
         print(json.dumps(run_once(model_path, states_path, int(n_inits), int(repeats), method)))
@@ -159,17 +99,12 @@ def main():
                        cached=np.median([c["times"][0] for c in cached]),
                        warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
                        starts=warm["starts"])
-            if case != "gru256" and method == "joint":
-                roots, census = exhaustive(model_path, states_path)
-                found = np.array(warm["xstar"])
-                matched = sum(np.min(np.linalg.norm(found - r, axis=1)) < 1e-5 for r in roots)
-                row["exhaustive"] = f"{len(roots)} roots {census}, {matched} found"
             rows.append(row)
     print(f"{'case':<22}{'starts':>8}{'cold s':>9}{'cached s':>9}{'warm s':>9}{'points':>8}  census by index   "
-          f"slow  exhaustive")
+          f"slow")
     for r in rows:
         print(f"{r['label']:<22}{r['n_inits']:>8}{r['cold']:>9.2f}{r['cached']:>9.2f}{r['warm']:>9.2f}{r['n']:>8}  "
-              f"{str(r['census']):<17}{r['slow']:>5}  {r.get('exhaustive', '-')}")
+              f"{str(r['census']):<17}{r['slow']:>5}")
 
 
 if __name__ == "__main__":
