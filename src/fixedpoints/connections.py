@@ -41,6 +41,7 @@ import numpy as np
 from .fixed_points import cluster_labels
 from .models import FAST_COMPILE
 from .settings import from_mapping, setting, validate
+from .topology import ATTRACTOR, END_KINDS, NO_END, SADDLE, SLOW, Branches  # noqa: F401 (public here too)
 
 @dataclasses.dataclass(kw_only=True, frozen=True)
 class ConnectionSettings:
@@ -57,44 +58,6 @@ class ConnectionSettings:
 
     def __post_init__(self):
         validate(self)
-
-
-END_KINDS = ("attractor", "saddle", "slow", "none")
-"""How a branch ends; `Branches.end_kind` holds the position in this tuple."""
-ATTRACTOR, SADDLE, SLOW, NO_END = range(4)
-
-
-class Branches(NamedTuple):
-    """The branches of every saddle of a run; ``b`` branches, state size ``d``, ``p`` path slots.
-
-    Node ids: 0 … n−1 are the fixed points (rows of the set the branches were traced from),
-    n … n+s−1 the slow points that branches ended at (``slow_position`` [s, d]).
-
-    * ``saddle`` [b] the fixed point the branch leaves; ``eig_index`` [b] the eigen-index j of its
-      direction; ``sign`` [b] ±1; ``direction`` [b, d] the unit vector v̂ (x₀ = x* + sign·ε·v̂).
-    * ``end_kind`` [b] index into `END_KINDS`; ``end_node`` [b] node id (−1 for no end);
-      ``end_state`` [b, d] the state where it stopped; ``steps`` [b] map applications from x₀ to it.
-    * ``first_node`` [b] the first fixed point other than the saddle within ``tol_near`` (−1: none);
-      ``first_step`` [b] the step at which it came near (−1: none).
-    * ``path`` [b, p, d] the decimated path x₀ … end (rows past ``path_length`` [b] are NaN).
-    * ``slow_position`` [s, d] the slow points; ``slow_candidate`` [s] the row of each in the run's
-      slow candidates (−1: found by its speed alone).
-    """
-
-    saddle: np.ndarray
-    eig_index: np.ndarray
-    sign: np.ndarray
-    direction: np.ndarray
-    end_kind: np.ndarray
-    end_node: np.ndarray
-    end_state: np.ndarray
-    steps: np.ndarray
-    first_node: np.ndarray
-    first_step: np.ndarray
-    path: np.ndarray
-    path_length: np.ndarray
-    slow_position: np.ndarray
-    slow_candidate: np.ndarray
 
 
 def branch_directions(eigval_nxd, eigvec_nxdxd, n_unstable_n) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
