@@ -169,13 +169,14 @@ def _finish(state: _LoopState) -> _LoopState:
 
 
 def _initial_state(x0_bxd: np.ndarray, n_path: int) -> _LoopState:
+    """The loop state before the first step (numpy arrays, put on the device as they are: no program compiles)."""
     b, d = x0_bxd.shape
-    minus_one = jnp.full(b, -1, jnp.int64)
-    return _LoopState(t=jnp.asarray(0, jnp.int64), x=jnp.asarray(x0_bxd, jnp.float64), active=jnp.ones(b, bool),
-                      end_kind=jnp.full(b, NO_END, jnp.int64), end_node=minus_one, steps=minus_one,
-                      first_node=minus_one, first_step=minus_one,
-                      path=jnp.full((b, n_path, d), jnp.nan, jnp.float64), count=jnp.zeros(b, jnp.int64),
-                      stride=jnp.ones(b, jnp.int64))
+    minus_one = np.full(b, -1, np.int64)
+    state = _LoopState(t=np.int64(0), x=np.asarray(x0_bxd, np.float64), active=np.ones(b, bool),
+                       end_kind=np.full(b, NO_END, np.int64), end_node=minus_one, steps=minus_one,
+                       first_node=minus_one, first_step=minus_one, path=np.full((b, n_path, d), np.nan),
+                       count=np.zeros(b, np.int64), stride=np.ones(b, np.int64))
+    return jax.device_put(state)
 
 
 def _slow_nodes(end_state_bxd: np.ndarray, is_slow_b: np.ndarray, slow_xstar_sxd: np.ndarray, tol_near: float
@@ -250,14 +251,14 @@ def trace_branches(step: Callable, params, fixed_points, u, *, slow_xstar=None, 
     log(f"topology: {b} branches from {int(np.sum(arrays['n_unstable'] > 0))} saddles, state size {d}")
     with x64_scope():
         state = _initial_state(x0.reshape(b, d), n_path)
-        params64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), params)
-        statics = (jnp.asarray(u), jnp.asarray(xstar), jnp.asarray(arrays["is_stable"], bool),
-                   jnp.asarray(saddle, jnp.int64), float(options.tol_near), float(options.tol_speed))
+        params64 = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), params))
+        statics = (*jax.device_put((u, xstar, np.asarray(arrays["is_stable"], bool), np.asarray(saddle, np.int64))),
+                   float(options.tol_near), float(options.tol_speed))
         t, max_steps = 0, int(options.max_steps)
         while b and t < max_steps:
             t_end = min(t + int(options.chunk_steps), max_steps)
-            state = _run_chunk(step, params64, *statics, state, jnp.asarray(t_end, jnp.int64))
-            t, running = int(state.t), int(jnp.sum(state.active))
+            state = _run_chunk(step, params64, *statics, state, np.int64(t_end))
+            t, running = int(state.t), int(np.sum(np.asarray(state.active)))
             log(f"topology: step {t}/{max_steps}, {running}/{b} branches running")
             if running == 0:
                 break
