@@ -619,6 +619,25 @@ def test_png_at_200_dpi_and_vector_pdf(tmp_path):
     assert b"/FontFile2" in data                                                # TrueType fonts embedded
 
 
+def test_png_and_pdf_share_the_layout_of_the_first_format(tmp_path):
+    """save_figures lays a figure out once (the PDF keeps the PNG's axes positions instead of laying itself
+    out with its own text metrics) and gives the figure its layout engine back."""
+    def positions(fig):
+        return np.array([ax.get_position().bounds for ax in fig.axes])
+
+    def figure():
+        return plotting.plot_fixed_points_2d(closed_form_fixed_points(2), closed_form_trajectories(2))
+
+    png_only, pdf_only, both = figure(), figure(), figure()
+    plotting.save_figures(png_only, [tmp_path / "a.png"])
+    plotting.save_figures(pdf_only, [tmp_path / "b.pdf"])
+    assert not np.array_equal(positions(png_only), positions(pdf_only))     # the two formats lay out apart
+    engine = both.get_layout_engine()
+    plotting.save_figures(both, [tmp_path / "c.png", tmp_path / "c.pdf"])
+    np.testing.assert_array_equal(positions(both), positions(png_only))
+    assert both.get_layout_engine() is engine and (tmp_path / "c.png").read_bytes() == (tmp_path / "a.png").read_bytes()
+
+
 def test_save_figure_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"\.jpg"):
         plotting.save_figure(plotting.plot_message("x"), tmp_path / "a.jpg")

@@ -135,28 +135,49 @@ def run_script(*args):
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
 
 
-def test_script_writes_reproducible_figures_without_jax_or_sklearn(tmp_path):
+def write_graph_and_continuation(folder: Path) -> tuple[Path, Path]:
+    """graph.h5 of the decoupled 3-unit map (its 27 fixed points, 54 branches) and continuation.h5 of one
+    tanh unit (both made here with JAX; the script only reads them)."""
+    from fixedpoints.continuation import continue_fixed_points
+    from fixedpoints.equations import map_equation
+    from fixedpoints.topology import save_graph
+    from test_continuation import UNIT_STARTS, W, identity, tanh_units
+    from test_topology import decoupled_graph
+
+    save_graph(folder / "graph.h5", decoupled_graph(2.0, 3))
+    continue_fixed_points(map_equation(tanh_units), UNIT_STARTS, np.array([[1.0], [-1.0]]), params={"w": W},
+                          readout=identity, verbose=False).save(folder / "continuation.h5")
+    return folder / "graph.h5", folder / "continuation.h5"
+
+
+def test_script_writes_reproducible_figures_without_jax_scipy_or_sklearn(tmp_path):
+    """All six figures of the rule, twice: the same bytes, and the process never imported JAX, optax,
+    scikit-learn or scipy (each costs a plotting job 0.1–0.6 s of imports)."""
     model, fixed_points, _ = write_run(tmp_path)
+    graph, continuation = write_graph_and_continuation(tmp_path)
     digests = []
     for name in ("a", "b"):
         outputs = {view: [tmp_path / f"{name}_{view}.png", tmp_path / f"{name}_{view}.pdf"]
-                   for view in ("main", "readout", "2d", "3d")}
-        argv = ["--model", str(model), "--fixed-points", str(fixed_points), "--trials", "4", "--start-time", "2"]
+                   for view in ("main", "readout", "2d", "3d", "graph", "bifurcation")}
+        argv = ["--model", str(model), "--fixed-points", str(fixed_points), "--trials", "4", "--start-time", "2",
+                "--graph", str(graph), "--continuation", str(continuation)]
         for view, paths in outputs.items():
             argv += [f"--out-{view}", *map(str, paths)]
         # run the script as `python plot_run.py ...` would, then look at what it imported
         code = (f"import runpy, sys; sys.argv = {[str(SCRIPT)] + argv!r}\n"
                 f"try:\n    runpy.run_path({str(SCRIPT)!r}, run_name='__main__')\n"
                 f"except SystemExit as exit:\n    assert not exit.code, exit.code\n"
-                f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & {{'jax', 'jaxlib', 'sklearn', 'optax'}})\n"
+                f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & "
+                f"{{'jax', 'jaxlib', 'sklearn', 'optax', 'scipy'}})\n"
                 f"assert not heavy, heavy")
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         digests.append([path.read_bytes() for paths in outputs.values() for path in paths])
     assert digests[0] == digests[1]
-    main_png, _, readout_png, _, pca_2d_png, pca_2d_pdf, pca_3d_png, _ = digests[0]
+    main_png, _, readout_png, _, pca_2d_png, pca_2d_pdf, pca_3d_png, _, graph_png, graph_pdf, bif_png, _ = digests[0]
     assert main_png == pca_2d_png and main_png[:4] == b"\x89PNG" and pca_2d_pdf[:4] == b"%PDF"
-    assert len({main_png, readout_png, pca_3d_png}) == 3
+    assert graph_png[:4] == bif_png[:4] == b"\x89PNG" and graph_pdf[:4] == b"%PDF"
+    assert len({main_png, readout_png, pca_3d_png, graph_png, bif_png}) == 5
 
 
 def load_script():

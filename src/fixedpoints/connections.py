@@ -42,6 +42,7 @@ import numpy as np
 from .fixed_points import cluster_labels
 from .models import FAST_COMPILE
 from .settings import from_mapping, setting, validate
+from .topology import ATTRACTOR, END_KINDS, NO_END, SADDLE, SLOW, Branches  # noqa: F401 (public here too)
 
 @dataclasses.dataclass(kw_only=True, frozen=True)
 class ConnectionSettings:
@@ -58,44 +59,6 @@ class ConnectionSettings:
 
     def __post_init__(self):
         validate(self)
-
-
-END_KINDS = ("attractor", "saddle", "slow", "none")
-"""How a branch ends; `Branches.end_kind` holds the position in this tuple."""
-ATTRACTOR, SADDLE, SLOW, NO_END = range(4)
-
-
-class Branches(NamedTuple):
-    """The branches of every saddle of a run; ``b`` branches, state size ``d``, ``p`` path slots.
-
-    Node ids: 0 … n−1 are the fixed points (rows of the set the branches were traced from),
-    n … n+s−1 the slow points that branches ended at (``slow_position`` [s, d]).
-
-    * ``saddle`` [b] the fixed point the branch leaves; ``eig_index`` [b] the eigen-index j of its
-      direction; ``sign`` [b] ±1; ``direction`` [b, d] the unit vector v̂ (x₀ = x* + sign·ε·v̂).
-    * ``end_kind`` [b] index into `END_KINDS`; ``end_node`` [b] node id (−1 for no end);
-      ``end_state`` [b, d] the state where it stopped; ``steps`` [b] map applications from x₀ to it.
-    * ``first_node`` [b] the first fixed point other than the saddle within ``tol_near`` (−1: none);
-      ``first_step`` [b] the step at which it came near (−1: none).
-    * ``path`` [b, p, d] the decimated path x₀ … end (rows past ``path_length`` [b] are NaN).
-    * ``slow_position`` [s, d] the slow points; ``slow_candidate`` [s] the row of each in the run's
-      slow candidates (−1: found by its speed alone).
-    """
-
-    saddle: np.ndarray
-    eig_index: np.ndarray
-    sign: np.ndarray
-    direction: np.ndarray
-    end_kind: np.ndarray
-    end_node: np.ndarray
-    end_state: np.ndarray
-    steps: np.ndarray
-    first_node: np.ndarray
-    first_step: np.ndarray
-    path: np.ndarray
-    path_length: np.ndarray
-    slow_position: np.ndarray
-    slow_candidate: np.ndarray
 
 
 def branch_directions(eigval_nxd, eigvec_nxdxd, n_unstable_n) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -207,13 +170,14 @@ def _finish(state: _LoopState) -> _LoopState:
 
 
 def _initial_state(x0_bxd: np.ndarray, n_path: int) -> _LoopState:
+    """The loop state before the first step (numpy arrays, put on the device as they are: no program compiles)."""
     b, d = x0_bxd.shape
-    minus_one = jnp.full(b, -1, jnp.int64)
-    return _LoopState(t=jnp.asarray(0, jnp.int64), x=jnp.asarray(x0_bxd, jnp.float64), active=jnp.ones(b, bool),
-                      end_kind=jnp.full(b, NO_END, jnp.int64), end_node=minus_one, steps=minus_one,
-                      first_node=minus_one, first_step=minus_one,
-                      path=jnp.full((b, n_path, d), jnp.nan, jnp.float64), count=jnp.zeros(b, jnp.int64),
-                      stride=jnp.ones(b, jnp.int64))
+    minus_one = np.full(b, -1, np.int64)
+    state = _LoopState(t=np.int64(0), x=np.asarray(x0_bxd, np.float64), active=np.ones(b, bool),
+                       end_kind=np.full(b, NO_END, np.int64), end_node=minus_one, steps=minus_one,
+                       first_node=minus_one, first_step=minus_one, path=np.full((b, n_path, d), np.nan),
+                       count=np.zeros(b, np.int64), stride=np.ones(b, np.int64))
+    return jax.device_put(state)
 
 
 def _slow_nodes(end_state_bxd: np.ndarray, is_slow_b: np.ndarray, slow_xstar_sxd: np.ndarray, tol_near: float
@@ -288,14 +252,14 @@ def trace_branches(step: Callable, params, fixed_points, u, *, slow_xstar=None, 
     log(f"topology: {b} branches from {int(np.sum(arrays['n_unstable'] > 0))} saddles, state size {d}")
     with x64_scope():
         state = _initial_state(x0.reshape(b, d), n_path)
-        params64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), params)
-        statics = (jnp.asarray(u), jnp.asarray(xstar), jnp.asarray(arrays["is_stable"], bool),
-                   jnp.asarray(saddle, jnp.int64), float(options.tol_near), float(options.tol_speed))
+        params64 = jax.device_put(jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), params))
+        statics = (*jax.device_put((u, xstar, np.asarray(arrays["is_stable"], bool), np.asarray(saddle, np.int64))),
+                   float(options.tol_near), float(options.tol_speed))
         t, max_steps = 0, int(options.max_steps)
         while b and t < max_steps:
             t_end = min(t + int(options.chunk_steps), max_steps)
-            state = _run_chunk(step, params64, *statics, state, jnp.asarray(t_end, jnp.int64))
-            t, running = int(state.t), int(jnp.sum(state.active))
+            state = _run_chunk(step, params64, *statics, state, np.int64(t_end))
+            t, running = int(state.t), int(np.sum(np.asarray(state.active)))
             log(f"topology: step {t}/{max_steps}, {running}/{b} branches running")
             if running == 0:
                 break

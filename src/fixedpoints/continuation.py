@@ -390,18 +390,20 @@ def continue_fixed_points(system, fixed_points, directions=None, *, params=None,
         channel, sign = _direction_labels(vectors)
     log = (lambda text: print(text, file=sys.stderr, flush=True)) if settings["verbose"] else (lambda text: None)
     with x64_scope():
-        params64 = jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float64), params)
-        y0 = np.asarray(equation.reduce(jnp.asarray(xstar)), np.float64) if len(xstar) else xstar
+        # numpy converted, then put on the device: converting JAX arrays outside a compiled function compiles
+        params64 = jax.device_put(jax.tree_util.tree_map(lambda v: np.asarray(v, np.float64), params))
+        y0 = np.asarray(equation.reduce(jax.device_put(xstar)), np.float64) if len(xstar) else xstar
         n, D = len(xstar), len(vectors)
         try:
-            jax.eval_shape(equation.residual, params64, jnp.zeros(y0.shape[1]), jnp.zeros(vectors.shape[1]))
+            jax.eval_shape(equation.residual, params64, jax.ShapeDtypeStruct((y0.shape[1],), jnp.float64),
+                           jax.ShapeDtypeStruct((vectors.shape[1],), jnp.float64))
         except Exception as error:   # a model that cannot take these shapes
             raise ValueError(f"the system cannot map a state [{xstar.shape[1]}] and input [{vectors.shape[1]}]: "
                              f"{' '.join(str(error).split())[:300]}") from None
-        cfg = {key: jnp.asarray(settings[key], jnp.float64) for key in
+        cfg = {key: np.float64(settings[key]) for key in
                ("amplitude", "step_init", "step_min", "step_max", "tol_newton", "state_bound")}
-        cfg["newton_max_iters"] = jnp.int32(settings["newton_max_iters"])
-        cfg["cos_turn"] = jnp.asarray(math.cos(settings["max_turn"]), jnp.float64)
+        cfg["newton_max_iters"] = np.int32(settings["newton_max_iters"])
+        cfg["cos_turn"] = np.float64(math.cos(settings["max_turn"]))
         a_bxm = np.repeat(vectors, n, axis=0)
         branch_start = np.tile(np.arange(n), D)
         branch_direction = np.repeat(np.arange(D), n)

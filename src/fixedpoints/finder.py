@@ -294,8 +294,8 @@ class FixedPointFinder(FinderSettings):
             raise ValueError("state_traj, initial_states and inputs must be finite")
         with self._precision():
             try:
-                jax.eval_shape(self.equation.step, self._params_in_dtype(), jnp.zeros(d, self._dtype),
-                               jnp.zeros(u.shape[1], self._dtype))
+                jax.eval_shape(self.equation.step, self._params_in_dtype(), jax.ShapeDtypeStruct((d,), self._dtype),
+                               jax.ShapeDtypeStruct((u.shape[1],), self._dtype))
             except Exception as error:  # a model that cannot take these shapes
                 raise ValueError(f"the model cannot map a state [{d}] and input [{u.shape[1]}] to a state: "
                                  f"{' '.join(str(error).split())[:300]}") from None

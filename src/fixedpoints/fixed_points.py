@@ -27,11 +27,8 @@ from typing import Callable, Iterable, Mapping
 
 import h5py
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .io import atomic_h5, content_attrs, read_array, read_h5, write_array
-from .topology import census_text
 
 FIXED_POINTS_SCHEMA = "fixedpoints/fixed_points"
 
@@ -57,6 +54,9 @@ def cluster_labels(points_nxk: np.ndarray, tol) -> np.ndarray:
     the exact differences; the clusters are the connected components of that graph (scipy): no Python
     loop over points.
     """
+    from scipy.sparse import coo_matrix       # here: reading and drawing fixed points need no scipy (0.15 s)
+    from scipy.sparse.csgraph import connected_components
+
     points = np.asarray(points_nxk, np.float64)
     n = points.shape[0]
     if n == 0:
@@ -233,6 +233,8 @@ class FixedPoints:
 
     def summary_lines(self, n_bits: int | None = None) -> list[str]:
         """The lines printed by `print_summary`."""
+        from .topology import census_text      # here: topology imports networkx, which only graphs need
+
         lines = ["=== Fixed Points Summary ===", f"Number of fixed points: {self.n}",
                  f"State dimension: {self.n_states}", f"Input dimension: {self.n_inputs}"]
         if self.n and self.qstar is not None:

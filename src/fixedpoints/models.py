@@ -189,7 +189,7 @@ class RNN:
             raise ValueError(f"inputs must have shape [batch, time, {self.n_inputs}], got {tuple(inputs.shape)}")
         batch, n_time = inputs.shape[0], inputs.shape[1]
         if hidden is None:
-            h = jnp.broadcast_to(self.params["h0"], (batch, self.state_size))
+            h = np.broadcast_to(np.asarray(self.params["h0"]), (batch, self.state_size))   # on the host: no program
         else:
             h = jnp.asarray(hidden, jnp.float32)
             if h.shape != (batch, self.state_size):
@@ -222,4 +222,5 @@ def params_from_arrays(rnn_type: str, arrays: Mapping[str, np.ndarray], source: 
     Raises ValueError naming ``source`` and the offending key when a parameter is missing,
     unknown, or of an inconsistent shape.
     """
-    return {name: jnp.asarray(value) for name, value in check_param_arrays(rnn_type, arrays, source).items()}
+    # device_put: jnp.asarray of a numpy array compiles a small program per shape (JAX 0.10), device_put none
+    return {name: jax.device_put(value) for name, value in check_param_arrays(rnn_type, arrays, source).items()}

@@ -211,9 +211,11 @@ def optimize(step: Callable, params, x0_nxd: np.ndarray, u_nxm: np.ndarray, *, m
     n, d = x0_nxd.shape
     pad = lambda a: np.concatenate([a, np.repeat(a[:1], n_pad - n, axis=0)])  # noqa: E731
     G, g = (1, n_pad) if method == "joint" else (n_pad, 1)
-    x = jnp.asarray(pad(x0_nxd), dtype).reshape(G, g, d)
-    u = jnp.asarray(pad(u_nxm), dtype).reshape(G, g, -1)
-    done = jnp.asarray(np.arange(n_pad) >= n).reshape(G, g)
+    # built on the host and put on the device as they are: converting or reshaping a JAX array outside a
+    # compiled function compiles a small program for it (each costs its tracing and lowering in every job)
+    x = jax.device_put(pad(x0_nxd).astype(dtype).reshape(G, g, d))
+    u = jax.device_put(pad(u_nxm).astype(dtype).reshape(G, g, -1))
+    done = jax.device_put((np.arange(n_pad) >= n).reshape(G, g))
     st = init_state(x, done, jnp.asarray(lr_init, dtype), int(lr_patience), int(clip_window))
     i, start = 0, time.perf_counter()
     while True:
@@ -225,8 +227,9 @@ def optimize(step: Callable, params, x0_nxd: np.ndarray, u_nxm: np.ndarray, *, m
             q, dq = np.asarray(st.q).reshape(-1)[:n], np.asarray(st.dq).reshape(-1)[:n]
             lr = np.asarray(st.lr)[: n if G > 1 else 1]
             dq = dq[np.isfinite(dq)] if np.any(np.isfinite(dq)) else np.zeros(1)
+            stopped = int(np.sum(np.asarray(st.done))) - (n_pad - n)
             print(f"  iter {i:5d}: q = {np.mean(q):.2e} +/- {np.std(q):.2e}, dq = {np.mean(dq):.2e} +/- "
-                  f"{np.std(dq):.2e}, lr = {np.mean(lr):.2e}, stopped {int(np.sum(st.done)) - (n_pad - n)}/{n}, "
+                  f"{np.std(dq):.2e}, lr = {np.mean(lr):.2e}, stopped {stopped}/{n}, "
                   f"{(time.perf_counter() - start) / max(i, 1):.2e} s/iter", file=sys.stderr, flush=True)
         if all_done or i >= max_iters:
             break

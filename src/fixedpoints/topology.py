@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from math import comb
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -62,6 +62,47 @@ def census_text(n_unstable, n_bits: int | None = None) -> str:
 
 
 # -- the saddle–attractor graph ------------------------------------------------------------------
+# The branches are traced by `connections.trace_branches` (JAX); their container lives here, with the
+# file format, so that reading a graph (to draw or summarise it) starts no JAX.
+
+END_KINDS = ("attractor", "saddle", "slow", "none")
+"""How a branch ends; `Branches.end_kind` holds the position in this tuple."""
+ATTRACTOR, SADDLE, SLOW, NO_END = range(4)
+
+
+class Branches(NamedTuple):
+    """The branches of every saddle of a run; ``b`` branches, state size ``d``, ``p`` path slots.
+
+    Node ids: 0 … n−1 are the fixed points (rows of the set the branches were traced from),
+    n … n+s−1 the slow points that branches ended at (``slow_position`` [s, d]).
+
+    * ``saddle`` [b] the fixed point the branch leaves; ``eig_index`` [b] the eigen-index j of its
+      direction; ``sign`` [b] ±1; ``direction`` [b, d] the unit vector v̂ (x₀ = x* + sign·ε·v̂).
+    * ``end_kind`` [b] index into `END_KINDS`; ``end_node`` [b] node id (−1 for no end);
+      ``end_state`` [b, d] the state where it stopped; ``steps`` [b] map applications from x₀ to it.
+    * ``first_node`` [b] the first fixed point other than the saddle within ``tol_near`` (−1: none);
+      ``first_step`` [b] the step at which it came near (−1: none).
+    * ``path`` [b, p, d] the decimated path x₀ … end (rows past ``path_length`` [b] are NaN).
+    * ``slow_position`` [s, d] the slow points; ``slow_candidate`` [s] the row of each in the run's
+      slow candidates (−1: found by its speed alone).
+    """
+
+    saddle: np.ndarray
+    eig_index: np.ndarray
+    sign: np.ndarray
+    direction: np.ndarray
+    end_kind: np.ndarray
+    end_node: np.ndarray
+    end_state: np.ndarray
+    steps: np.ndarray
+    first_node: np.ndarray
+    first_step: np.ndarray
+    path: np.ndarray
+    path_length: np.ndarray
+    slow_position: np.ndarray
+    slow_candidate: np.ndarray
+
+
 
 GRAPH_SCHEMA = "fixedpoints/graph"
 NODE_KINDS = ("attractor", "saddle", "marginal", "slow")
@@ -100,7 +141,7 @@ def build_graph(fixed_points, branches, readout: Callable | None = None, attrs: 
     """The directed saddle–attractor graph of a run.
 
     Nodes 0 … n−1 are the fixed points (rows of ``fixed_points``), n … n+s−1 the slow points of
-    ``branches`` (`connections.Branches`). Node attributes: ``kind`` (one of `NODE_KINDS`), ``index``
+    ``branches`` (`Branches`). Node attributes: ``kind`` (one of `NODE_KINDS`), ``index``
     (number of |λ| > 1; −1 for a slow point), ``stable``, ``position`` [d], ``pattern`` (the sign of
     ``readout(x)`` at an attractor, e.g. ``"+-+"``; ``""`` elsewhere or without a readout),
     ``fixed_point`` / ``slow_candidate`` (row in the run's unique / slow set, −1 if none) and ``label``
@@ -214,8 +255,6 @@ def graph_columns(graph: nx.DiGraph) -> dict:
     if graph.graph.get("skipped_reason"):
         return dict.fromkeys(COLUMNS)
     branches = graph.graph.get("branches")
-    from .connections import NO_END
-
     no_end = None if branches is None else int(np.sum(branches.end_kind == NO_END))
     return {"is_hypercube": is_hypercube(graph) if graph.graph.get("n_outputs") else None,
             "n_index1_edges": n_index1_edges(graph), "graph_hash": graph_hash(graph),
@@ -237,8 +276,6 @@ _BRANCH_FIELDS = {"saddle": 1, "eig_index": 1, "sign": 1, "direction": 2, "end_k
 def save_graph(path: str | os.PathLike, graph: nx.DiGraph) -> None:
     """Write ``graph.h5`` (schema ``fixedpoints/graph``, docs/topology.md) atomically: root attributes
     (the graph's attributes but ``branches``), groups ``nodes``, ``edges`` and ``branches``."""
-    from .connections import END_KINDS
-
     branches = graph.graph["branches"]
     d = int(graph.graph["state_size"])
     nodes = sorted(graph.nodes)
@@ -269,8 +306,6 @@ def save_graph(path: str | os.PathLike, graph: nx.DiGraph) -> None:
 
 def load_graph(path: str | os.PathLike) -> nx.DiGraph:
     """Read ``graph.h5`` into the `build_graph` graph it was written from; errors name the file."""
-    from .connections import Branches
-
     with read_h5(path, GRAPH_SCHEMA) as f:
         attrs = content_attrs(f.attrs)
         d = read_attr(f, "state_size", int)

@@ -176,7 +176,7 @@ def train(rnn: RNN, train_data: Mapping[str, np.ndarray], valid_data: Mapping[st
     converged = diverged = False
     while len(train_losses) < max_epochs and not (converged or diverged):
         n_active = min(eval_every, max_epochs - len(train_losses))
-        batch_idx = jnp.asarray(epoch_batches(rng, eval_every, inputs.shape[0], batch_size))
+        batch_idx = jax.device_put(epoch_batches(rng, eval_every, inputs.shape[0], batch_size))
         carry, losses, valid_loss = run_chunk(carry, inputs, targets, batch_idx, n_active, valid_inputs,
                                               valid_targets)
         for loss in np.asarray(losses[:n_active], np.float64):
