@@ -25,7 +25,8 @@ the LSTM, else n_hidden). Every function is written for one point; ``vmap`` batc
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp

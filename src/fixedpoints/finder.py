@@ -577,6 +577,7 @@ class FixedPointFinder(FinderSettings):
         of a near-fold pair, which starts nearby all take to y*, lies along v. Repeated on the roots it finds."""
         eq, dtype = self.equation, self._dtype
         params = self._params_in_dtype()
+        deflated_newton_steps = 2 * int(self.newton_max_iters)
         new = found[found.newton_converged & ~found.is_marginal]
         for _ in range(rounds):
             if new.n == 0:
@@ -590,7 +591,7 @@ class FixedPointFinder(FinderSettings):
             starts = np.concatenate([y_new + 0.5 * self.tol_unique * v, y_new - 0.5 * self.tol_unique * v])
             inputs = np.concatenate([new.inputs, new.inputs])
             known = _nearest_known(starts, inputs, y_all, roots.inputs, n_known=8)
-            y, _ = polish.chunked(lambda a, b, c: polish.newton(polish.Deflated(eq.residual), 2 * int(self.newton_max_iters),
+            y, _ = polish.chunked(lambda a, b, c: polish.newton(polish.Deflated(eq.residual), deflated_newton_steps,
                                                                 params, a, (b, c)), len(starts),
                                   polish.chunk_rows(y_new.shape[1]), starts.astype(dtype), inputs.astype(dtype),
                                   known.astype(dtype))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import h5py
 import numpy as np
@@ -173,7 +173,7 @@ class FixedPoints:
         return np.sqrt(2.0 * np.maximum(np.asarray(self.qstar, np.float64), 0.0))
 
     @classmethod
-    def empty(cls, d: int, m: int, tol_unique: float = 1e-2) -> "FixedPoints":
+    def empty(cls, d: int, m: int, tol_unique: float = 1e-2) -> FixedPoints:
         """A set of zero points that still carries every per-point field, with the right trailing shapes."""
         z = np.zeros
         return cls(z((0, d)), z((0, d)), z((0, m)), z((0, d)), z(0), z(0), z(0, np.int64), J_xstar=z((0, d, d)),
@@ -185,10 +185,10 @@ class FixedPoints:
         """The per-point fields that are set, name → array."""
         return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
 
-    def _replace(self, **arrays) -> "FixedPoints":
+    def _replace(self, **arrays) -> FixedPoints:
         return FixedPoints(**arrays, tol_unique=self.tol_unique, hyperparameters=self.hyperparameters)
 
-    def __getitem__(self, index) -> "FixedPoints":
+    def __getitem__(self, index) -> FixedPoints:
         if isinstance(index, (int, np.integer)):
             if not -self.n <= index < self.n:
                 raise IndexError(f"index {index} out of range for {self.n} fixed points")
@@ -200,7 +200,7 @@ class FixedPoints:
         return self._replace(**{name: value[index] for name, value in self.fields().items()})
 
     @staticmethod
-    def concatenate(fps_list: Iterable["FixedPoints"]) -> "FixedPoints":
+    def concatenate(fps_list: Iterable[FixedPoints]) -> FixedPoints:
         """One set holding the points of every set in turn; a field missing from any set is dropped."""
         fps_list = list(fps_list)
         if not fps_list:
@@ -214,7 +214,7 @@ class FixedPoints:
                            tol_unique=first.tol_unique, hyperparameters=first.hyperparameters)
 
     # -- analysis -----------------------------------------------------------------------------
-    def get_unique(self, tol_unique: float | None = None) -> "FixedPoints":
+    def get_unique(self, tol_unique: float | None = None) -> FixedPoints:
         """The distinct points: transitive clusters of [x*, u] within ``tol_unique`` (default: the
         set's own), each represented by its member of lowest q."""
         tol = self.tol_unique if tol_unique is None else float(tol_unique)
@@ -261,8 +261,8 @@ class FixedPoints:
         return f"FixedPoints(n={self.n}, n_states={self.n_states}, n_inputs={self.n_inputs})"
 
     # -- files --------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, all_fps: "FixedPoints | None" = None, hiddens=None,
-             attrs: Mapping | None = None, slow_fps: "FixedPoints | None" = None,
+    def save(self, path: str | os.PathLike, all_fps: FixedPoints | None = None, hiddens=None,
+             attrs: Mapping | None = None, slow_fps: FixedPoints | None = None,
              extra_groups: Mapping[str, Callable[[h5py.Group], None]] | None = None) -> None:
         """Write ``fixed_points.h5`` atomically: root attrs = hyperparameters (+ ``attrs``), group
         ``unique`` (this set), ``all`` (``all_fps``, or this set when absent), ``states/hiddens``,
@@ -287,7 +287,7 @@ class FixedPoints:
                 write(f.create_group(name))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, group: str = "unique") -> "FixedPoints":
+    def load(cls, path: str | os.PathLike, group: str = "unique") -> FixedPoints:
         """Read group ``unique`` (or ``all``) of a ``fixed_points.h5``; errors name the file."""
         return load_fixed_points(path, groups=(group,))[group]
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import sys
 import time
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -80,7 +81,8 @@ def init_state(x_Gxgxd, done_Gxg, lr_init, patience: int, window: int) -> GroupS
         obj_hist=jnp.broadcast_to(nan[:, None], (G, patience + 1)), since_change=jnp.zeros(G, jnp.int32),
         norm_hist=jnp.broadcast_to(nan[:, None], (G, window)),
         norm_sorted=jnp.full((G, window), jnp.inf, dtype), q=jnp.full((G, g), jnp.nan, dtype),
-        dq=jnp.full((G, g), jnp.nan, dtype), q_ref=jnp.full((G, g), jnp.inf, dtype), n_iters=jnp.zeros((G, g), jnp.int32), done=done_Gxg)
+        dq=jnp.full((G, g), jnp.nan, dtype), q_ref=jnp.full((G, g), jnp.inf, dtype),
+        n_iters=jnp.zeros((G, g), jnp.int32), done=done_Gxg)
 
 
 def bucket(n: int, d: int = 1) -> int:
@@ -234,5 +236,6 @@ def optimize(step: Callable, params, x0_nxd: np.ndarray, u_nxm: np.ndarray, *, m
         if all_done or i >= max_iters:
             break
     return OptimizeResult(x=np.asarray(st.x).reshape(n_pad, d)[:n], dq=np.asarray(st.dq).reshape(-1)[:n],
-                          n_iters=np.asarray(st.n_iters).reshape(-1)[:n], lr_final=np.asarray(st.lr)[: n if G > 1 else 1],
+                          n_iters=np.asarray(st.n_iters).reshape(-1)[:n],
+                          lr_final=np.asarray(st.lr)[: n if G > 1 else 1],
                           iterations=i, all_stopped=all_done)

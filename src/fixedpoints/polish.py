@@ -22,7 +22,7 @@ Every function is written for one point and batched with ``vmap``; shapes ``y`` 
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -127,7 +127,7 @@ def chunked(fn: Callable, n: int, chunk: int, *arrays):
         if size < chunk:
             part = [np.concatenate([p, np.repeat(p[:1], chunk - size, axis=0)]) for p in part]
         out = fn(*part)
-        outs.append(jax.tree_util.tree_map(lambda a: np.asarray(a)[:size], out))
+        outs.append(jax.tree_util.tree_map(lambda a, size=size: np.asarray(a)[:size], out))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 

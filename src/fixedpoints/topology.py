@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 from math import comb
-from typing import Callable, Mapping, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -249,7 +250,8 @@ def skeleton_hash(graph: nx.DiGraph) -> str:
 
 def graph_columns(graph: nx.DiGraph) -> dict:
     """The runs.csv columns of a run's graph (`COLUMNS`): ``is_hypercube`` (None without output
-    patterns), ``n_index1_edges``, ``graph_hash``, ``skeleton_hash``, ``n_slow_ends`` (slow nodes: branches that ended at a slow point) and
+    patterns), ``n_index1_edges``, ``graph_hash``, ``skeleton_hash``, ``n_slow_ends`` (slow nodes: branches
+    that ended at a slow point) and
     ``n_branches_no_end`` (branches that reached the step budget). A skipped run (graph attribute
     ``skipped_reason``) gives None for each."""
     if graph.graph.get("skipped_reason"):

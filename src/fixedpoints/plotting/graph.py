@@ -90,7 +90,8 @@ def plot_graph(graph, state_traj, *, projection: Projection | None = None, reado
             view.legend[name] = view.line(
                 np.stack([nodes[node]["position"] for node in members]), linestyle="none", marker=marker,
                 markersize=6 if marker == "o" else 3.5, color=color, fillstyle=fill,
-                markeredgecolor=color if name != "attractor" else "white", markeredgewidth=1.2 if fill == "none" else 0.6,
+                markeredgecolor=color if name != "attractor" else "white",
+                markeredgewidth=1.2 if fill == "none" else 0.6,
                 gid=f"node:{name}", zorder=4 if name == "attractor" else 3, label=f"{label} ({len(members)})")
     attractors = [a for a in nodes.values() if a["kind"] == "attractor"]
     if attractors:
