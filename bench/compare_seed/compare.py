@@ -118,7 +118,8 @@ def run_pair(task: str, seed: int, args, workdir: str) -> dict:
         task=task, seed=seed, n_bits=n_bits, n_hidden=n_hidden,
         same_data=str(ours["data_sha256"]) == str(canns["data_sha256"]),
         same_init=str(ours["init_sha256"]) == str(canns["init_sha256"]),
-        replay_diff=float(canns["net_replay_max_abs_diff"]), versions=str(canns["versions"]), backend=str(ours["backend"]),
+        replay_diff=float(canns["net_replay_max_abs_diff"]), versions=str(canns["versions"]),
+        backend=str(ours["backend"]),
         ours=dict(train_s=float(ours["train_s"]), find_s=float(ours["find_s"]), run_s=float(ours["run_s"]),
                   proc_s=ours_proc_s, epochs=int(ours["epochs"]), final_loss=float(ours["final_loss"]),
                   n_starts=int(ours["n_starts"]), total=int(len(ours["xstar"])), stable=int(np.sum(ours["is_stable"])),
@@ -218,11 +219,12 @@ def report(records: list[dict], args) -> str:
                  + (f"the nearest unmatched point was {min(unmatched_d):.2f} from the other finder's set."
                     if unmatched_d else "every point was matched."))
     lines.append("")
-    lines.append("Per run (epochs to loss < 1e-4; starts ours = 1024 sampled + its completeness starts; canns own = canns' finder on the network canns trained itself; "
+    lines.append("Per run (epochs to loss < 1e-4; starts ours = 1024 sampled + its completeness starts; "
+                 "canns own = canns' finder on the network canns trained itself; "
                  "same data/init = identical data and initial weights in both pipelines):")
     lines.append("")
-    lines.append("| task | seed | epochs ours | epochs canns | starts ours | total ours (stable) | total canns (stable) "
-                 "| canns own (stable) | missed by canns | missed by ours | same data/init |")
+    lines.append("| task | seed | epochs ours | epochs canns | starts ours | total ours (stable) "
+                 "| total canns (stable) | canns own (stable) | missed by canns | missed by ours | same data/init |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         o, c = r["ours"], r["canns"]
@@ -274,7 +276,8 @@ def main(argv=None) -> int:
             records, header = saved["records"], saved["header"]
             args.match_distance = float(saved["match_distance"])
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise SystemExit(f"error: --report {args.report}: expected a JSON file written by --json ({error})")
+            raise SystemExit(f"error: --report {args.report}: expected a JSON file written by --json "
+                             f"({error})") from None
         print(header + "\n")
         print(report(records, args))
         return 0

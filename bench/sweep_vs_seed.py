@@ -1,0 +1,261 @@
+"""The default sweep against the seed tutorial's pipeline over the same runs, side by side, on the same cores.
+
+Ours: ``snakemake --cores N`` in a temporary copy of the workflow from an empty ``results/`` (so the
+compilation cache starts empty too): every run's data, training, fixed points (finder, memory census,
+interval certificate), saddle–attractor graph, continuation and six figures (PNG + PDF), and the
+summary. The seed's: ``bench/compare_seed/seed_runner.py`` (canns 1.5.0, its venv) for every run of the
+same config — data, training, fixed points and the tutorial's two PCA figures — N processes at a time.
+Both sides get the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
+``MPLBACKEND=Agg``), so N processes use the N cores without oversubscription.
+
+Prints, per repeat and as medians: the wall time, the CPU seconds of all processes (user + system,
+from ``getrusage`` of the finished children), for ours also Snakemake's own CPU seconds and the
+per-rule medians of its benchmark files; then the ratio seed / ours. The header line names the date,
+the machine (``nproc``, the CPU model) and the load average before and after.
+
+    bash bench/compare_seed/setup_env.sh                         # once: the canns venv
+    python bench/sweep_vs_seed.py                                # config.yaml, --cores 2, 3 + 1 repeats
+    python bench/sweep_vs_seed.py --seed-runs 6 --repeats 1      # a subset of the seed's runs (say so!)
+    python bench/sweep_vs_seed.py --keep /tmp/sweep --repeats 1  # keep our results/ (bench/compare_results.py)
+
+With ``--seed-runs K`` only the first K runs of each task go through the seed's pipeline (ours always
+runs the whole sweep) and the seed's total is extrapolated as (its measured time) × (all runs / K),
+printed as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = ROOT / "bench" / "compare_seed"
+SEED_PYTHON = SEED_DIR / ".venv" / "bin" / "python"
+
+
+def job_environment(cores: int) -> dict:
+    """The environment of a workflow job (workflow/rules/common.smk, Snakemake's thread variables)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(XLA_FLAGS="--xla_cpu_multi_thread_eigen=false", MPLBACKEND="Agg")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                 "NUMEXPR_NUM_THREADS", "GOTO_NUM_THREADS", "RAYON_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+def machine_line() -> str:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, nproc {os.cpu_count()}, {model}"
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_cpu_monitor(pid: int, out: dict, stop: threading.Event) -> None:
+    """Sample the CPU seconds of process ``pid`` itself (not its children) until it ends."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        while not stop.is_set():
+            times = process.cpu_times()
+            out["own_cpu_s"] = times.user + times.system
+            time.sleep(0.2)
+    except psutil.Error:
+        pass
+
+
+def run_ours(config: Path, cores: int, keep: Path | None) -> dict:
+    """The whole sweep of ``config`` from an empty results/ in a temporary copy of the workflow."""
+    work = Path(tempfile.mkdtemp(prefix="sweep_vs_seed_"))
+    try:
+        shutil.copy2(ROOT / "Snakefile", work / "Snakefile")
+        shutil.copytree(ROOT / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+        os.symlink("workflow/profiles", work / "profiles")
+        shutil.copy2(config, work / "config.yaml")
+        cpu0, start = children_cpu(), time.perf_counter()
+        with open(work / "snakemake.out", "w") as log:
+            process = subprocess.Popen(["snakemake", "--cores", str(cores), "--quiet", "rules"], cwd=work,
+                                       env=job_environment(cores), stdout=log, stderr=subprocess.STDOUT)
+            own, stop = {}, threading.Event()
+            monitor = threading.Thread(target=own_cpu_monitor, args=(process.pid, own, stop), daemon=True)
+            monitor.start()
+            code = process.wait()
+            stop.set()
+        wall, cpu = time.perf_counter() - start, children_cpu() - cpu0
+        if code != 0:
+            raise SystemExit(f"error: the sweep failed (exit {code}); log:\n"
+                             + "\n".join((work / "snakemake.out").read_text().splitlines()[-30:]))
+        rules = {}
+        for rule_dir in sorted((work / "results" / "benchmarks").iterdir()):
+            tables = [rule_dir] if rule_dir.is_file() else sorted(rule_dir.rglob("*.tsv"))
+            walls = [float(pd.read_csv(t, sep="\t")["s"].iloc[0]) for t in tables]
+            rules[rule_dir.name.removesuffix(".tsv")] = {"jobs": len(walls), "median_s": statistics.median(walls),
+                                                         "sum_s": sum(walls)}
+        if keep is not None:
+            if keep.exists():
+                shutil.rmtree(keep)
+            shutil.copytree(work / "results", keep, symlinks=True)
+        return {"wall_s": wall, "cpu_s": cpu, "snakemake_cpu_s": own.get("own_cpu_s", float("nan")), "rules": rules}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def seed_runs(config: dict, per_task: int | None) -> list[dict]:
+    """The runs of ``config`` (tanh or gru) as seed_runner arguments; the first ``per_task`` seeds of each task."""
+    runs = []
+    defaults = config.get("training", {})
+    for task, settings in config["tasks"].items():
+        for arch in config["architectures"]:
+            if arch not in ("tanh", "gru"):
+                raise SystemExit(f"error: architecture {arch!r}: the seed's pipeline has tanh and gru only")
+            seeds = list(config["seeds"])[: per_task or None]
+            for seed in seeds:
+                training = {**defaults, **settings.get("training", {})}
+                runs.append({"task": task, "arch": arch, "seed": int(seed), "n_bits": int(settings["n_bits"]),
+                             "n_hidden": int(settings["n_hidden"]),
+                             "learning_rate": float(training.get("learning_rate", 0.08)),
+                             "max_epochs": int(training.get("max_epochs", 1000))})
+    return runs
+
+
+def run_seed(runs: list[dict], cores: int) -> dict:
+    """The seed's pipeline for every run, ``cores`` processes at a time."""
+    work = Path(tempfile.mkdtemp(prefix="seed_pipeline_"))
+    env = job_environment(cores)
+
+    def one(run: dict) -> float:
+        stem = work / f"{run['task']}_{run['arch']}_seed{run['seed']}"
+        cmd = [str(SEED_PYTHON), str(SEED_DIR / "seed_runner.py"), "--n-bits", str(run["n_bits"]), "--n-hidden",
+               str(run["n_hidden"]), "--seed", str(run["seed"]), "--rnn-type", run["arch"], "--learning-rate",
+               str(run["learning_rate"]), "--max-epochs", str(run["max_epochs"]), "--out", f"{stem}.npz",
+               "--figures", f"{stem}_figures"]
+        t0 = time.perf_counter()
+        with open(f"{stem}.log", "w") as log:
+            code = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise SystemExit(f"error: {' '.join(cmd)} failed (exit {code}); log: {stem}.log")
+        return time.perf_counter() - t0
+
+    try:
+        cpu0, start = children_cpu(), time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(cores) as pool:
+            per_run = list(pool.map(one, runs))
+        return {"wall_s": time.perf_counter() - start, "cpu_s": children_cpu() - cpu0, "n_runs": len(runs),
+                "median_run_s": statistics.median(per_run)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def each(rows: list[dict], factor: float = 1.0) -> str:
+    """The wall seconds of every repeat, comma-separated."""
+    return ", ".join(f"{r['wall_s'] * factor:.1f}" for r in rows)
+
+
+def report(record: dict) -> str:
+    ours, seed = record["ours"], record["seed"]
+    factor = record["n_runs_all"] / seed[0]["n_runs"]
+    med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
+    lines = [record["header"], ""]
+    lines.append("| side | repeats | runs | wall s (each) | median wall s | median CPU s | notes |")
+    lines.append("|---|---:|---:|---|---:|---:|---|")
+    lines.append(f"| ours: snakemake --cores {record['cores']} | {len(ours)} | {record['n_runs_all']} | "
+                 f"{each(ours)} | {med(ours, 'wall_s'):.1f} | "
+                 f"{med(ours, 'cpu_s'):.1f} | Snakemake itself {med(ours, 'snakemake_cpu_s'):.1f} CPU s |")
+    extrapolated = f" (measured on {seed[0]['n_runs']} runs, × {factor:.2f})" if factor != 1 else ""
+    lines.append(f"| seed tutorial (canns), {record['cores']} at a time | {len(seed)} | {record['n_runs_all']} | "
+                 f"{each(seed, factor)} | {med(seed, 'wall_s') * factor:.1f} | "
+                 f"{med(seed, 'cpu_s') * factor:.1f} | median run {med(seed, 'median_run_s'):.1f} s{extrapolated} |")
+    lines.append("")
+    lines.append(f"**seed / ours: {med(seed, 'wall_s') * factor / med(ours, 'wall_s'):.2f}× (wall), "
+                 f"{med(seed, 'cpu_s') * factor / med(ours, 'cpu_s'):.2f}× (CPU)**"
+                 + (" — the seed's side extrapolated" if factor != 1 else ""))
+    lines.append("")
+    lines.append("Our rules (median over repeats of the per-rule medians of Snakemake's benchmark files):")
+    lines.append("")
+    lines.append("| rule | jobs | median wall s per job | wall s, all jobs |")
+    lines.append("|---|---:|---:|---:|")
+    for rule in ours[0]["rules"]:
+        lines.append(f"| {rule} | {ours[0]['rules'][rule]['jobs']} | "
+                     f"{statistics.median(r['rules'][rule]['median_s'] for r in ours):.2f} | "
+                     f"{statistics.median(r['rules'][rule]['sum_s'] for r in ours):.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yaml", help="the sweep")
+    parser.add_argument("--cores", type=int, default=2, help="cores of both sides")
+    parser.add_argument("--repeats", type=int, default=3, help="sweeps of ours")
+    parser.add_argument("--seed-repeats", type=int, default=1, help="passes of the seed's pipeline")
+    parser.add_argument("--seed-runs", type=int, default=None, metavar="K",
+                        help="only the first K seeds of each task through the seed's pipeline (extrapolated)")
+    parser.add_argument("--keep", type=Path, default=None, help="copy our last results/ here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
+    parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(json.loads(args.report.read_text())))
+        return 0
+    if not os.access(SEED_PYTHON, os.X_OK):
+        raise SystemExit(f"error: {SEED_PYTHON} missing; run bash {SEED_DIR / 'setup_env.sh'} first")
+    config = yaml.safe_load(args.config.read_text())
+    n_all = len(seed_runs(config, None))
+    runs = seed_runs(config, args.seed_runs)
+    record = {"cores": args.cores, "n_runs_all": n_all, "ours": [], "seed": []}
+    load_before, started = loadavg(), datetime.datetime.now().isoformat(timespec="minutes")
+    order = ["ours"] + ["seed", "ours"] * max(args.seed_repeats, args.repeats - 1)
+    counts = {"ours": args.repeats, "seed": args.seed_repeats}
+    for side in order:
+        if len(record[side]) >= counts[side]:
+            continue
+        print(f"[sweep_vs_seed] {side} {len(record[side]) + 1}/{counts[side]} (load {loadavg()}) ...",
+              file=sys.stderr, flush=True)
+        result = (run_ours(args.config, args.cores, args.keep) if side == "ours" else run_seed(runs, args.cores))
+        print(f"[sweep_vs_seed] {side}: {result['wall_s']:.1f} s wall, {result['cpu_s']:.1f} s CPU", file=sys.stderr,
+              flush=True)
+        record[side].append(result)
+    record["header"] = (f"{started} · {machine_line()} · load average before {load_before}, after {loadavg()} · "
+                        f"{args.config.name}: {n_all} runs · --cores {args.cores}")
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1))
+    print(report(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
