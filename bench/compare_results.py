@@ -15,33 +15,19 @@ import argparse
 import sys
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import reliability_support  # noqa: E402  (the tests' HDF5 reader)
 
 SKIPPED_FOLDERS = {"logs", "benchmarks", ".jax_cache"}
 
 
 def h5_contents(path: Path) -> dict:
-    """Every dataset (dtype, shape, bytes) and attribute of an HDF5 file, timings and provenance aside."""
-    out = {}
-
-    def attrs_of(name, obj):
-        for key, value in obj.attrs.items():
-            if key != "wall_s" and not key.startswith("provenance_"):
-                out[f"{name}@{key}"] = repr(np.asarray(value).tolist())
-
-    with h5py.File(path, "r") as f:
-        attrs_of("/", f)
-
-        def visit(name, obj):
-            attrs_of(name, obj)
-            if isinstance(obj, h5py.Dataset):
-                value = np.asarray(obj[()])
-                out[name] = (value.dtype.str, value.shape, value.tobytes())
-
-        f.visititems(visit)
-    return out
+    """Every dataset (dtype, shape, bytes) and attribute of an HDF5 file (the tests' reader), timings and
+    provenance aside."""
+    return {key: value for key, value in reliability_support.h5_contents(path, ignore_attrs={"wall_s"}).items()
+            if "@provenance_" not in key}
 
 
 def files(results: Path, figures: bool) -> list[Path]:

@@ -1,6 +1,7 @@
 """Side-by-side benchmark: this project vs the seed tutorial's library (canns 1.5.0), same tasks and seeds.
 
-For every task (2-, 3-, 4-bit FlipFlop with 3, 4, 6 tanh units) and seed, in turn:
+For every task (2-, 3-, 4-bit FlipFlop with 3, 4, 6 tanh units; on request ``gru128``, 3-bit with a
+128-unit GRU and 4096 starts, see ``TASK_OPTIONS``) and seed, in turn:
 
 1. ``our_runner.py`` (this interpreter, the project's venv): data, init, training, trajectories of
    the test trials, fixed points with the seed's finder settings; it writes the trained network.
@@ -16,6 +17,7 @@ point within that distance, and vice versa. Prints markdown tables of medians ov
 
     bash bench/compare_seed/setup_env.sh                      # once: the canns venv
     python bench/compare_seed/compare.py [--tasks 2bit,3bit,4bit] [--seeds 0,1,2,3,4]
+    python bench/compare_seed/compare.py --tasks gru128 --seeds 0
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TASKS = {"2bit": (2, 3), "3bit": (3, 4), "4bit": (4, 6)}   # name -> (n_bits, n_hidden)
+TASKS = {"2bit": (2, 3), "3bit": (3, 4), "4bit": (4, 6), "gru128": (3, 128)}   # name -> (n_bits, n_hidden)
+DEFAULT_TASKS = ("2bit", "3bit", "4bit")
+# Runner options beyond the seed's defaults. gru128 is a research-size network (the size of Golub &
+# Sussillo's examples): the seed's recurrent init (std 0.5 at 128 units, gain ~ 5.7) is chaotic and
+# its learning rate 0.08 diverges there, so both sides use std 0.5/8 and Adam 0.01; 4096 starts.
+TASK_OPTIONS = {"gru128": ["--rnn-type", "gru", "--recurrent-scale", "0.125", "--learning-rate", "0.01",
+                           "--n-inits", "4096"]}
+OUR_ONLY_OPTIONS = {"gru128": ["--skip-plain"]}
 DEFAULT_SEED_PYTHON = os.path.join(HERE, ".venv", "bin", "python")
 
 
@@ -100,10 +109,10 @@ def by_index(n_unstable: np.ndarray, n_bits: int) -> list[int]:
 def run_pair(task: str, seed: int, args, workdir: str) -> dict:
     n_bits, n_hidden = TASKS[task]
     common = ["--n-bits", str(n_bits), "--n-hidden", str(n_hidden), "--seed", str(seed),
-              "--max-epochs", str(args.max_epochs)]
+              "--max-epochs", str(args.max_epochs), *TASK_OPTIONS.get(task, [])]
     stem = os.path.join(workdir, f"{task}_seed{seed}")
     ours_proc_s = run_process([sys.executable, os.path.join(HERE, "our_runner.py"), *common,
-                               "--out", stem + "_ours.npz"], stem + "_ours.log")
+                               *OUR_ONLY_OPTIONS.get(task, []), "--out", stem + "_ours.npz"], stem + "_ours.log")
     seed_proc_s = run_process([args.seed_python, os.path.join(HERE, "seed_runner.py"), *common,
                                "--out", stem + "_canns.npz", "--network", stem + "_ours.npz"],
                               stem + "_canns.log")
@@ -256,7 +265,7 @@ def save_json(path: str, header: str, match_distance: float, records: list[dict]
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated, of " + ", ".join(TASKS))
+    parser.add_argument("--tasks", default=",".join(DEFAULT_TASKS), help="comma-separated, of " + ", ".join(TASKS))
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated integers")
     parser.add_argument("--max-epochs", type=int, default=1000, help="training epochs at most (both sides)")
     parser.add_argument("--match-distance", type=float, default=0.05,
