@@ -50,6 +50,33 @@ def test_decoupled_bistable_units_have_3_to_the_n_points():
     assert all_fps.n >= 256 and all_fps.x_init.shape == all_fps.xstar.shape
 
 
+def test_many_groups_polished_lowest_q_first_give_the_same_points(monkeypatch):
+    # starts stopped early (tol_q 1e-2) lie farther than tol_unique apart: hundreds of groups. Polishing
+    # the lowest-q groups first and the rest only where no root explains them must give the 3^n roots
+    # of the closed form, as polishing every group does, while polishing fewer candidates.
+    import fixedpoints.finder as finder_module
+
+    a = brentq(lambda s: s - np.tanh(W_BISTABLE * s), 0.1, 2.0)
+    expected = np.array(list(itertools.product((-a, 0.0, a), repeat=3)))
+    traj = np.random.default_rng(4).uniform(-1.1, 1.1, size=(4, 100, 3))
+    polished = []
+    original_polish = finder_module.FixedPointFinder.polish
+    monkeypatch.setattr(finder_module.FixedPointFinder, "polish",
+                        lambda self, cands, problem: polished.append(cands.n) or original_polish(self, cands, problem))
+    results = {}
+    for first in (10 ** 9, 8):                     # every group polished; then the lowest-q 8 first
+        monkeypatch.setattr(finder_module, "POLISH_FIRST", first)
+        polished.clear()
+        finder = FixedPointFinder(bistable, tol_q=1e-2, do_completeness_starts=False, **QUIET)
+        unique, _ = finder.find_fixed_points(traj, np.zeros((1, 1)), n_inits=256, noise_scale=0.05)
+        order = np.lexsort(np.round(unique.xstar, 3).T[::-1])
+        results[first] = (unique.xstar[order], unique.n_unstable[order], sum(polished))
+    assert results[8][2] < results[10 ** 9][2]
+    for xstar, n_unstable, _ in results.values():
+        np.testing.assert_allclose(xstar, expected[np.lexsort(expected.T[::-1])], atol=1e-8)
+        np.testing.assert_array_equal(n_unstable, np.sum(np.abs(xstar) < 0.5, axis=1))
+
+
 def test_one_input_per_start():
     # one bistable unit, x' = tanh(2x + u), at u = 0 and u = 0.2: the roots from sign changes on a grid
     grid = np.linspace(-1.5, 1.5, 3000)

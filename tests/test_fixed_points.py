@@ -128,3 +128,34 @@ def test_bad_shapes_are_rejected():
         FixedPoints(np.zeros((2, 3)), qstar=np.zeros(3))
     with pytest.raises(ValueError, match="xstar must have shape"):
         FixedPoints(np.zeros(3))
+
+
+def test_clustering_with_radii_in_many_dimensions_matches_the_exact_distances():
+    # many pairs well within reach (checked by the BLAS distances alone) and pairs placed exactly at
+    # the threshold r_i + r_j (checked with the exact differences), against a literal union-find
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(3, 64))
+    pts = np.concatenate([c + 0.0005 * rng.normal(size=(60, 64)) for c in centres])
+    radius = rng.uniform(0.005, 0.02, len(pts))
+    direction = rng.normal(size=(20, 64))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    edge_radius = np.full(20, 0.3)
+    edge = pts[:20] + (radius[:20] + edge_radius)[:, None] * direction
+    pts, radius = np.concatenate([pts, edge]), np.concatenate([radius, edge_radius])
+    labels = cluster_labels(pts, radius)
+    n = len(pts)
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i):
+            if np.linalg.norm(pts[i] - pts[j]) <= radius[i] + radius[j]:
+                parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(n)])
+    for i in range(n):
+        assert np.array_equal(labels == labels[i], roots == roots[i])
+    assert len(set(labels[:180])) == 3          # each cloud one cluster (its points are within reach)

@@ -133,6 +133,10 @@ class SearchSettings:
 
 
 SEARCH_DEFAULTS = SearchSettings()
+POLISH_FIRST = 256
+"""With more than twice this many groups of optimised starts, `FixedPointFinder.candidates` polishes the
+POLISH_FIRST groups of lowest q (and every group with q > tol_q) first, and the other groups only where
+the roots found do not explain them."""
 
 
 @dataclasses.dataclass
@@ -397,10 +401,19 @@ class FixedPointFinder(FinderSettings):
             reps = reps[~self._outliers(raw.xstar[reps], problem)]
         if len(reps) > self.max_n_unique:
             reps = np.sort(reps[np.argsort(raw.qstar[reps], kind="stable")[: int(self.max_n_unique)]])
-        found = self.merge([self.polish(raw[reps], problem)])
+        first, later = reps, reps[:0]
+        if self.do_polish and len(reps) > 2 * POLISH_FIRST:
+            # many groups (a large net whose starts stop short of tol_unique from one another): polish the
+            # lowest-q groups and the unconverged ones, then only the converged groups that none of the
+            # roots found explains (`_polish_unexplained_members`: Newton's bound needs a small residual)
+            by_q = reps[np.argsort(raw.qstar[reps], kind="stable")]
+            later = by_q[POLISH_FIRST:][raw.qstar[by_q[POLISH_FIRST:]] <= self.tol_q]
+            first, later = np.sort(np.setdiff1d(reps, later)), np.sort(later)
+        found = self.merge([self.polish(raw[first], problem)])
         if self.do_polish:
             members = np.isin(labels, labels[reps]) & (raw.qstar <= self.tol_q)
             members[reps] = False                                   # polished already
+            members[later] = True                                   # groups of their own: polished unless explained
             found = self._polish_unexplained_members(raw[members], found, problem)
         found = self.linearise(found)
         if self.super_verbose:

@@ -50,9 +50,10 @@ def cluster_labels(points_nxk: np.ndarray, tol) -> np.ndarray:
     ‖p_i − p_j‖₂ ≤ r_i + r_j for per-point radii ``tol`` = r [n]; closed under chains.
 
     The candidate pairs come from blocks of the squared-distance matrix ‖a‖² + ‖b‖² − 2 a·b (BLAS), with
-    a margin for its rounding error (which is far larger than a tiny radius), and are then checked with
-    the exact differences; the clusters are the connected components of that graph (scipy): no Python
-    loop over points.
+    a margin for its rounding error (which is far larger than a tiny radius); only the pairs within that
+    margin of the threshold are checked with the exact differences (with thousands of points at one
+    root in 256 dimensions, checking every pair took 40 s). The clusters are the connected components
+    of that graph (scipy): no Python loop over points.
     """
     from scipy.sparse import coo_matrix       # here: reading and drawing fixed points need no scipy (0.15 s)
     from scipy.sparse.csgraph import connected_components
@@ -69,10 +70,12 @@ def cluster_labels(points_nxk: np.ndarray, tol) -> np.ndarray:
         d2 = sq[i0:i0 + block, None] + sq[None, :] - 2.0 * (points[i0:i0 + block] @ points.T)
         reach = radius[i0:i0 + block, None] + radius[None, :]
         margin = 8.0 * np.finfo(np.float64).eps * (sq[i0:i0 + block, None] + sq[None, :])
-        r, c = np.nonzero(d2 <= reach ** 2 + margin)
+        certain = d2 <= reach ** 2 - margin           # within reach whatever the rounding: no exact check
+        r, c = np.nonzero(certain | (d2 <= reach ** 2 + margin))
         keep = c > r + i0
-        r, c = r[keep] + i0, c[keep]
-        close = np.linalg.norm(points[r] - points[c], axis=1) <= radius[r] + radius[c]
+        r, c, sure = r[keep] + i0, c[keep], certain[r[keep], c[keep]]
+        close, (rc, cc) = sure.copy(), (r[~sure], c[~sure])
+        close[~sure] = np.linalg.norm(points[rc] - points[cc], axis=1) <= radius[rc] + radius[cc]
         rows.append(r[close].astype(np.int32))
         cols.append(c[close].astype(np.int32))
     rows, cols = np.concatenate(rows), np.concatenate(cols)
