@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import shlex
 import shutil
 import statistics
@@ -42,17 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "bench" / "job_probe.py"
 SEED_DIR = ROOT / "bench" / "compare_seed"
 sys.path.insert(0, str(ROOT / "bench"))
-from sweep_vs_seed import SEED_PYTHON, each, job_environment, loadavg, machine_line  # noqa: E402
+from sweep_vs_seed import SEED_PYTHON, children_cpu, each, job_environment, loadavg, machine_line  # noqa: E402
 
 OUTPUT_OPTION = re.compile(r"--(out(-main|-readout|-2d|-3d|-graph|-bifurcation)?|runs-csv|provenance|stable-counts|"
                            r"saddle-index|training-curves|topology-classes)")
 PHASES = ("start_exit", "imports", "compile", "io", "render", "compute")
 RULE_ORDER = ("generate_data", "train", "find_fixed_points", "topology", "continuation", "plot_run", "aggregate")
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def make_sweep(seeds: list[int], work: Path) -> None:
