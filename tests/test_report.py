@@ -103,11 +103,12 @@ def test_replotting_gives_identical_files(sweep, tmp_path):
         figures["graph"] = plot_graph_run(folder / "graph.h5", folder / "fixed_points.h5", folder / "model.h5",
                                           title=run_title(folder / "model.h5"))
         figures["bifurcation"] = plot_bifurcation(load_continuation(folder / "continuation.h5"))
-        for name, view in RUN_FIGURES.items():
-            for suffix in (".png", ".pdf"):
-                again = plotting.save_figure(figures[view], tmp_path / f"{t}_{a}_{s}_{name}{suffix}")
+        for name, view in RUN_FIGURES.items():      # as the job saves them: one layout for PNG and PDF
+            again = plotting.save_figures(figures[view], [tmp_path / f"{t}_{a}_{s}_{name}{suffix}"
+                                                          for suffix in (".png", ".pdf")])
+            for path, suffix in zip(again, (".png", ".pdf")):
                 expected = (folder / f"{name}{suffix}").read_bytes()
-                assert again.read_bytes() == expected and len(expected) > 1000, f"{folder / name}{suffix} differs"
+                assert path.read_bytes() == expected and len(expected) > 1000, f"{folder / name}{suffix} differs"
     spec = importlib.util.spec_from_file_location("aggregate_script", workdir / "workflow/scripts/aggregate.py")
     aggregate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(aggregate)
