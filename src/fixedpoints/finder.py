@@ -415,7 +415,7 @@ class FixedPointFinder(FinderSettings):
             members[reps] = False                                   # polished already
             members[later] = True                                   # groups of their own: polished unless explained
             found = self._polish_unexplained_members(raw[members], found, problem)
-        found = self.linearise(found)
+        found = self.linearise(found[self._reportable(found)])      # the rest would be dropped at the end
         if self.super_verbose:
             fixed = ~found.is_slow & ~found.is_marginal
             self._log(f"  {raw.n} results -> {len(reps)} groups -> {found.n} polished candidates: "
@@ -634,9 +634,8 @@ class FixedPointFinder(FinderSettings):
         map's Jacobian at each; ``all_fps`` marks ``is_slow`` where q > final_q_threshold."""
         if found.n > self.max_n_unique:
             found = found[np.sort(np.argsort(found.qstar, kind="stable")[: int(self.max_n_unique)])]
+        found = found[self._reportable(found)]
         fixed = ~found.is_slow & ~found.is_marginal
-        slow = ~fixed & (found.is_marginal | (found.qstar <= self.tol_q))
-        found, fixed = found[fixed | slow], fixed[fixed | slow]
         unique, slow_points = found[fixed], found[~fixed]
         if not self.do_compute_jacobians:
             for name in ("J_xstar", "dFdu", "eigval_J_xstar", "eigvec_J_xstar", "is_stable", "n_unstable"):
@@ -650,6 +649,11 @@ class FixedPointFinder(FinderSettings):
         for fps in (unique, slow_points, all_fps):
             fps.hyperparameters = hyper
         return FinderResult(unique, slow_points, all_fps, self._last_lr, wall_s)
+
+    def _reportable(self, found: FixedPoints) -> np.ndarray:
+        """Which candidates a result reports [n]: fixed points, marginal points and slow points with q ≤
+        tol_q (a failed polish that ended farther from a root is dropped)."""
+        return ~found.is_slow | (found.qstar <= self.tol_q)        # marginal points are not slow
 
     # -- all stages -----------------------------------------------------------------------------------
     def find_fixed_points(self, state_traj=None, inputs=None, n_inits: int = SEARCH_DEFAULTS.n_inits,
