@@ -25,8 +25,9 @@ the LSTM, else n_hidden). Every function is written for one point; ``vmap`` batc
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -107,37 +108,25 @@ class ModelStep:
         return isinstance(other, ModelStep) and other.model is self.model
 
 
+@dataclasses.dataclass(frozen=True)     # hashable and compared by the function it wraps: a static jit argument
 class MapResidual:
-    """R(x) = F(x, u) − x for any step function F(params, x[d], u[m]) -> x'[d] (hashable, for jit)."""
+    """R(x) = F(x, u) − x for any step function F(params, x[d], u[m]) -> x'[d]."""
 
-    def __init__(self, step: Callable):
-        self.step = step
+    step: Callable
 
     def __call__(self, params, x, u):
         return self.step(params, x, u) - x
 
-    def __hash__(self):
-        return hash(("MapResidual", self.step))
 
-    def __eq__(self, other):
-        return isinstance(other, MapResidual) and other.step == self.step
-
-
+@dataclasses.dataclass(frozen=True)     # hashable, for jit
 class ResidualStep:
     """G(y) = y + R(params, y, u): a map whose fixed points are the roots of R and whose q = ½‖G(y) − y‖² is
-    ½‖R(y)‖², the objective the finder's optimiser minimises for a reduced equation (hashable, for jit)."""
+    ½‖R(y)‖², the objective the finder's optimiser minimises for a reduced equation."""
 
-    def __init__(self, residual: Callable):
-        self.residual = residual
+    residual: Callable
 
     def __call__(self, params, y, u):
         return y + self.residual(params, y, u)
-
-    def __hash__(self):
-        return hash(("ResidualStep", self.residual))
-
-    def __eq__(self, other):
-        return isinstance(other, ResidualStep) and other.residual == self.residual
 
 
 class FixedPointEquation(NamedTuple):

@@ -355,8 +355,7 @@ class FixedPointFinder(FinderSettings):
         self._last_lr = out.lr_final
         x = out.x
         if reduced:
-            x = polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), n, n_pad,
-                               out.x.astype(dtype), u_nxm.astype(dtype))
+            x = self._lift(out.x, u_nxm, n_pad)
             x = np.where(np.isfinite(x), x, x0_nxd.astype(x.dtype))     # a lift that overflowed keeps the start
         F, q = polish.chunked(lambda a, b: evaluate(eq.step, params, a, b), n, n_pad, x.astype(dtype),
                               u_nxm.astype(dtype))
@@ -408,7 +407,7 @@ class FixedPointFinder(FinderSettings):
             # roots found explains (`_polish_unexplained_members`: Newton's bound needs a small residual)
             by_q = reps[np.argsort(raw.qstar[reps], kind="stable")]
             later = by_q[POLISH_FIRST:][raw.qstar[by_q[POLISH_FIRST:]] <= self.tol_q]
-            first, later = np.sort(np.setdiff1d(reps, later)), np.sort(later)
+            first, later = np.setdiff1d(reps, later), np.sort(later)
         found = self.merge([self.polish(raw[first], problem)])
         if self.do_polish:
             members = np.isin(labels, labels[reps]) & (raw.qstar <= self.tol_q)
@@ -472,7 +471,7 @@ class FixedPointFinder(FinderSettings):
                                     n, chunk, y, u)
         else:
             rho = polish.chunked(lambda a, b: polish.residual_norms(eq.residual, params, a, b), n, chunk, y, u)
-        x = polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), n, chunk, y, u)
+        x = self._lift(y, u, chunk)
         x = np.where(np.isfinite(x), x, cands.xstar.astype(x.dtype))    # a lift that overflowed keeps the start
         F, q = polish.chunked(lambda a, b: evaluate(eq.step, params, a, b), n, chunk, x, u)
         jr = polish.chunked(lambda a, b: polish.reduced_jacobians(eq.residual, params, a, b), n, chunk, y, u)
@@ -551,6 +550,13 @@ class FixedPointFinder(FinderSettings):
         d, m = found.n_states, problem.u.shape[1]
         return np.asarray(starts, np.float64).reshape(-1, d), np.asarray(inputs, np.float64).reshape(-1, m)
 
+    def _lift(self, y_nxk: np.ndarray, u_nxm: np.ndarray, chunk: int) -> np.ndarray:
+        """Full states [n, d] of reduced states y [n, k] at inputs u [n, m] (the equation's lift), in row chunks
+        of ``chunk``; NaN or inf where the lift overflowed."""
+        eq, params, dtype = self.equation, self._params_in_dtype(), self._dtype
+        return polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), len(y_nxk), chunk,
+                              np.asarray(y_nxk).astype(dtype), np.asarray(u_nxm).astype(dtype))
+
     def _box_starts(self, rng, problem: Problem, u_nxm: np.ndarray) -> np.ndarray:
         """Starts [n, d] drawn uniformly in the box that holds every fixed point: for a built-in cell the
         reduced variable's (−1, 1)^k (h = tanh(·) or h = o·tanh(·)), lifted to full states; for a user's map,
@@ -558,11 +564,8 @@ class FixedPointFinder(FinderSettings):
         n = len(u_nxm)
         if not isinstance(self.rnn, RNN):
             return problem.lo + (problem.hi - problem.lo) * rng.rand(n, len(problem.lo))
-        k = self.rnn.n_hidden
-        y = rng.uniform(-1.0, 1.0, size=(n, k))
-        params = self._params_in_dtype()
-        x = polish.chunked(lambda a, b: polish.lift_states(self.equation.lift, params, a, b), n,
-                           polish.chunk_rows(problem.lo.shape[0]), y.astype(self._dtype), u_nxm.astype(self._dtype))
+        y = rng.uniform(-1.0, 1.0, size=(n, self.rnn.n_hidden))
+        x = self._lift(y, u_nxm, polish.chunk_rows(problem.lo.shape[0]))
         return np.where(np.isfinite(x), x, 0.0).astype(np.float64)
 
     def complete(self, found: FixedPoints, problem: Problem, raw_parts: list[FixedPoints]) -> FixedPoints:
@@ -609,9 +612,8 @@ class FixedPointFinder(FinderSettings):
                                   polish.chunk_rows(y_new.shape[1]), starts.astype(dtype), inputs.astype(dtype),
                                   known.astype(dtype))
             ok = np.all(np.isfinite(y), axis=1)
-            x = polish.chunked(lambda a, b: polish.lift_states(eq.lift, params, a, b), int(ok.sum()),
-                               polish.chunk_rows(problem.lo.shape[0]), y[ok].astype(dtype), inputs[ok].astype(dtype)) \
-                if ok.any() else np.zeros((0, new.n_states))
+            x = self._lift(y[ok], inputs[ok], polish.chunk_rows(problem.lo.shape[0])) if ok.any() \
+                else np.zeros((0, new.n_states))
             if len(x) == 0:
                 break
             cands = FixedPoints(x, x, inputs[ok], x, np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x), np.int64),
@@ -623,8 +625,8 @@ class FixedPointFinder(FinderSettings):
                 break
             y_conv = np.asarray(eq.reduce(converged.xstar))
             seen = np.zeros(converged.n, bool)
-            for row in y_all:
-                seen |= np.all(np.abs(y_conv - row) <= 0.0, axis=1)
+            for row in y_all:                                     # the roots known before this round
+                seen |= np.all(y_conv == row, axis=1)
             new = converged[~seen]
         return found
 

@@ -21,8 +21,9 @@ Every function is written for one point and batched with ``vmap``; shapes ``y`` 
 
 from __future__ import annotations
 
-from functools import partial
+import dataclasses
 from collections.abc import Callable
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -71,25 +72,19 @@ def newton(residual: Callable, n_steps: int, params, y_nxk, u_nxm):
     return y, norm
 
 
+@dataclasses.dataclass(frozen=True)     # hashable, for jit
 class Deflated:
     """The deflated residual G(y) = R(y, u) · Π_j (1/‖y − r_j‖² + 1) of Farrell, Birkisson & Funke (2015),
     "Deflation techniques for finding distinct solutions of nonlinear PDEs": G has the roots of R except
     the known roots r_j, so Newton on G started next to a known root goes to another one. Called as
-    G(params, y [k], (u [m], known [j, k])); rows of ``known`` far away (1e6) deflate nothing. Hashable."""
+    G(params, y [k], (u [m], known [j, k])); rows of ``known`` far away (1e6) deflate nothing."""
 
-    def __init__(self, residual: Callable):
-        self.residual = residual
+    residual: Callable
 
     def __call__(self, params, y, u_and_known):
         u, known = u_and_known
         factor = jnp.prod(1.0 / jnp.sum((y[None, :] - known) ** 2, axis=1) + 1.0)
         return self.residual(params, y, u) * factor
-
-    def __hash__(self):
-        return hash(("Deflated", self.residual))
-
-    def __eq__(self, other):
-        return isinstance(other, Deflated) and other.residual == self.residual
 
 
 @partial(jax.jit, static_argnums=0)
