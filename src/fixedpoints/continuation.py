@@ -575,5 +575,3 @@ def _bifurcations(equation, params, a_bxm, z, tangent, J, eigval, n_unstable, po
             "fixed_point_before": before.astype(np.int64), "fixed_point_after": after.astype(np.int64),
             "creates_attractor": np.where(is_fold, born, upper_stable).astype(bool)}
 
-
-# -- what a run's continuation says about flipping bits ---------------------------------------------

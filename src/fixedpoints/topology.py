@@ -104,7 +104,6 @@ class Branches(NamedTuple):
     slow_candidate: np.ndarray
 
 
-
 GRAPH_SCHEMA = "fixedpoints/graph"
 NODE_KINDS = ("attractor", "saddle", "marginal", "slow")
 """Kinds of node: a stable fixed point, an unstable one (index ≥ 1), a fixed point with no |λ| > 1 that
