@@ -92,6 +92,10 @@ CASES = [
     ("empty task name", lambda c: rename_task(c, ""), ["tasks", "''"]),
     ("task name of a results folder", lambda c: rename_task(c, "summary"), ["tasks", "'summary'"]),
     ("no tasks", lambda c: set_path(c, "tasks", {}), ["tasks"]),
+    ("run figures without png", lambda c: set_path(c, "run_figure_formats", ["pdf"]),
+     ["run_figure_formats", "png among them"]),
+    ("unknown figure format", lambda c: set_path(c, "run_figure_formats", ["png", "jpg"]),
+     ["run_figure_formats", "jpg", "pdf", "svg"]),
 ]
 
 

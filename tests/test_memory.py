@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 from fixedpoints import FixedPointFinder, FixedPoints, FlipFlopData, RNN, train
 from fixedpoints.io import FileFormatError, atomic_h5, read_h5
 from fixedpoints.memory import (END_KINDS, all_patterns, load_memories, map_memory_census, memory_census,
-                                memory_columns, save_memories, select_representatives)
+                                memory_columns, pairwise_distances, save_memories, select_representatives)
 from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
 from fixedpoints.tasks import hold_last_pulse
 
@@ -435,3 +435,11 @@ def test_bad_input_is_refused_with_one_clear_line(change, message):
 def test_too_many_outputs_for_a_census_are_refused():
     with pytest.raises(ValueError, match="integer in 1..16"):
         all_patterns(17)
+
+
+@pytest.mark.parametrize("dimension", [1, 3, 8, 17, 128])
+def test_pairwise_distances_equal_scipys_cdist_bit_for_bit(dimension):
+    from scipy.spatial.distance import cdist      # the reference: the function the census used before
+    rng = np.random.default_rng(dimension)
+    a, b = rng.normal(size=(40, dimension)), rng.normal(size=(9, dimension)) * 3
+    np.testing.assert_array_equal(pairwise_distances(a, b), cdist(a, b))

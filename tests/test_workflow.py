@@ -79,6 +79,21 @@ def test_default_config_dry_run_counts_jobs_per_rule():
     assert job_counts(result.stdout) == {**{rule: n_runs for rule in RUN_RULES}, "aggregate": 1, "all": 1}
 
 
+def test_default_sweep_draws_run_figures_as_png_and_the_summary_also_as_pdf(tmp_path):
+    """config.yaml's run_figure_formats [png]: each plot_run job writes its six figures as PNG only (PDFs on
+    request, e.g. the tiny sweep's [png, pdf]); the summary's figures are PNG and PDF."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    copy_workflow(tmp_path, config)
+    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", timeout=120)
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "scripts/plot_run.py" in line]
+    assert len(commands) == len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
+    for command in commands:
+        assert command.count(".png") == 6 and ".pdf" not in command and ".svg" not in command, command
+    aggregate = next(line for line in result.stdout.splitlines() if "scripts/aggregate.py" in line)
+    assert aggregate.count(".pdf") == aggregate.count(".png") == 4
+
+
 def test_lint_reports_nothing_but_the_missing_conda_directive():
     # The jobs' software is requirements.lock installed by pip (docs/reproducibility.md says why there is no
     # conda environment): the one lint allowed is Snakemake's advice to give every rule one.
@@ -267,6 +282,12 @@ def test_a_changed_setting_reruns_exactly_what_depends_on_it(sweep, tmp_path, se
     # --configfile is merged over config.yaml: the tiny sweep's own file plus the one changed key
     assert planned_jobs(workdir, "--configfile", str(config_file)) == sorted(
         [(rule, seed) for rule in reruns for seed in seeds] + [("aggregate", None), ("all", None)], key=str)
+
+
+def test_other_run_figure_formats_redraw_only_the_figures(sweep):
+    workdir, config = sweep
+    assert planned_jobs(workdir, "--config", "run_figure_formats=[png,svg]") == sorted(
+        [("plot_run", seed) for seed in config["seeds"]] + [("all", None)], key=str)
 
 
 def test_a_deleted_model_reruns_exactly_its_run(sweep):

@@ -57,7 +57,6 @@ import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.spatial.distance import cdist
 
 from .fixed_points import FixedPoints
 from .io import read_array, read_attr, write_array
@@ -288,6 +287,15 @@ def run_zero_input(step: Callable, read: Callable, params, x0_sxd, pattern_sxn, 
     return ZeroInputRun(x_end, lifetime, speed, settled_at, settle_steps)
 
 
+def pairwise_distances(a_sxd: np.ndarray, b_pxd: np.ndarray) -> np.ndarray:
+    """Euclidean distances [s, p]: sqrt(Σ_k (a[i, k] − b[j, k])²), summed in the order k = 0, 1, …
+    (as scipy's ``cdist``, whose import alone would cost the fixed-point job 0.4 s)."""
+    squared = np.zeros((len(a_sxd), len(b_pxd)))
+    for k in range(a_sxd.shape[1]):
+        squared += (a_sxd[:, k, None] - b_pxd[None, :, k]) ** 2
+    return np.sqrt(squared)
+
+
 def nearest_points(x_sxd: np.ndarray, points: FixedPoints | None) -> tuple[np.ndarray, np.ndarray]:
     """(index [s] of the nearest row of ``points.xstar``, Euclidean distance [s]); −1 and inf if there
     are none. Non-finite states get −1 and NaN."""
@@ -295,7 +303,7 @@ def nearest_points(x_sxd: np.ndarray, points: FixedPoints | None) -> tuple[np.nd
     finite = np.all(np.isfinite(x), axis=1)
     if points is None or len(points) == 0:
         return np.full(len(x), -1, np.int64), np.where(finite, np.inf, np.nan)
-    distances = cdist(np.where(finite[:, None], x, 0.0), np.asarray(points.xstar, np.float64))
+    distances = pairwise_distances(np.where(finite[:, None], x, 0.0), np.asarray(points.xstar, np.float64))
     index = np.argmin(distances, axis=1)
     return np.where(finite, index, -1), np.where(finite, distances[np.arange(len(x)), index], np.nan)
 

@@ -182,30 +182,48 @@ def benchmark_files(rule_name):
     return [run.replace("results/", f"results/benchmarks/{rule_name}/", 1) + ".tsv" for run in run_dirs()]
 
 
-# The figures of a run (plot_run.py): name -> (report caption, report label); each as .png (in the
-# report) and .pdf. "fixed_points" is the run's main figure (the view chosen for its task), "graph"
-# its saddle-attractor graph, "bifurcation" its fixed points followed along the input pulses.
+# The figures of a run (plot_run.py): name -> (report caption, report label, plot_run option); each
+# as .png (in the report) and in the other formats of ``run_figure_formats``. "fixed_points" is the
+# run's main figure (the view chosen for its task), "graph" its saddle-attractor graph, "bifurcation"
+# its fixed points followed along the input pulses.
 RUN_FIGURES = {
-    "fixed_points": ("fixed_points.rst", "main"),
-    "readout": ("readout.rst", "readout"),
-    "pca_2d": ("pca_2d.rst", "PCA 2D"),
-    "pca_3d": ("pca_3d.rst", "PCA 3D"),
-    "graph": ("graph.rst", "graph"),
-    "bifurcation": ("bifurcation.rst", "bifurcation"),
+    "fixed_points": ("fixed_points.rst", "main", "--out-main"),
+    "readout": ("readout.rst", "readout", "--out-readout"),
+    "pca_2d": ("pca_2d.rst", "PCA 2D", "--out-2d"),
+    "pca_3d": ("pca_3d.rst", "PCA 3D", "--out-3d"),
+    "graph": ("graph.rst", "graph", "--out-graph"),
+    "bifurcation": ("bifurcation.rst", "bifurcation", "--out-bifurcation"),
 }
 
 
+def run_figure_key(name, suffix):
+    """The plot_run output key of figure ``name`` in format ``suffix``: the PNG's is the name itself."""
+    return name if suffix == "png" else f"{name}_{suffix}"
+
+
 def run_figure_outputs():
-    """The outputs of plot_run: for every figure its PNG (in the report, captioned) and its PDF."""
+    """The outputs of plot_run: every figure as PNG (in the report, captioned) and in the config's
+    other ``run_figure_formats``."""
     outputs = {}
-    for name, (caption, label) in RUN_FIGURES.items():
-        png = f"results/{{task}}/{{arch}}/seed{{seed}}/{name}.png"
+    for name, (caption, label, _) in RUN_FIGURES.items():
+        path = f"results/{{task}}/{{arch}}/seed{{seed}}/{name}"
         labels = {"seed": "{seed}", "figure": label}
         outputs[name] = report(
-            png, caption=f"../report/{caption}", category="{task}", subcategory="{arch}", labels=labels
+            f"{path}.png", caption=f"../report/{caption}", category="{task}", subcategory="{arch}", labels=labels
         )
-        outputs[f"{name}_pdf"] = png.removesuffix(".png") + ".pdf"
+        for suffix in config["run_figure_formats"]:
+            if suffix != "png":
+                outputs[run_figure_key(name, suffix)] = f"{path}.{suffix}"
     return outputs
+
+
+def run_figure_options(wildcards, output):
+    """plot_run's ``--out-*`` options: each figure's files, PNG first."""
+    suffixes = ["png"] + [suffix for suffix in config["run_figure_formats"] if suffix != "png"]
+    return " ".join(
+        f"{option} " + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in suffixes)
+        for name, (_, _, option) in RUN_FIGURES.items()
+    )
 
 
 # name -> (file, report caption, report label)
@@ -247,7 +265,8 @@ def all_targets():
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
     names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5")
-    names += tuple(f"{figure}.png" for figure in RUN_FIGURES)
+    formats = {"png", *config["run_figure_formats"]}
+    names += tuple(f"{figure}.{suffix}" for figure in RUN_FIGURES for suffix in sorted(formats))
     return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
 
 

@@ -19,10 +19,8 @@ rule plot_run:
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
+    params:
+        figures=run_figure_options,
     shell:
         "python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
-        "--graph {input.graph} --continuation {input.continuation} "
-        "--out-main {output.fixed_points} {output.fixed_points_pdf} --out-readout {output.readout} "
-        "{output.readout_pdf} --out-2d {output.pca_2d} {output.pca_2d_pdf} --out-3d {output.pca_3d} "
-        "{output.pca_3d_pdf} --out-graph {output.graph} {output.graph_pdf} "
-        "--out-bifurcation {output.bifurcation} {output.bifurcation_pdf} > {log} 2>&1"
+        "--graph {input.graph} --continuation {input.continuation} {params.figures} > {log} 2>&1"
