@@ -29,6 +29,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import runpy  # noqa: E402
 import sys  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 PHASES = ("imports", "io", "render")
 totals = {name: 0.0 for name in PHASES}
@@ -116,11 +117,20 @@ def find_and_load(name, import_):
 _bootstrap._find_and_load = find_and_load
 
 
-def main() -> int:
+class _ScriptExit(SystemExit):
+    """The script's ``os._exit`` (fixedpoints.cli.exit_script), turned into an exception to record first."""
+
+
+def _exit_after_recording(code: int) -> None:
+    raise _ScriptExit(code)
+
+
+def main() -> NoReturn:
     out, script, *args = sys.argv[1:]
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     code = 0
+    fast_exit, os._exit = os._exit, _exit_after_recording
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as stop:
@@ -133,8 +143,10 @@ def main() -> int:
               **counts, "exit_code": code, "per_program": per_program}
     with open(out, "w") as f:
         json.dump(record, f)
-    return code
+    sys.stdout.flush()                # end as the script does: without the interpreter's teardown
+    sys.stderr.flush()
+    fast_exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

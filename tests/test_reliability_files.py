@@ -11,6 +11,8 @@ import contextlib
 import importlib.util
 import io
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -181,3 +183,19 @@ def test_script_accepts_the_good_run(tmp_path, good_run, script):
         status = run_script(load_script(script).main, script_args(script, good_run, out))
     assert status == 0, stderr.getvalue()
     assert any(p.is_file() for p in out.rglob("*"))
+
+
+@pytest.mark.parametrize("body, code, expected_stdout, expected_stderr", [
+    ("print('done', flush=False)", 0, "done\n", ""),
+    ("raise ValueError('in.h5: bad key x')", 1, "", "error: in.h5: bad key x\n"),
+])
+def test_exit_script_flushes_its_output_and_exits_with_the_code(tmp_path, body, code, expected_stdout,
+                                                                 expected_stderr):
+    """``exit_script`` ends the process without the interpreter's teardown: what the script printed to a
+    pipe (block-buffered) still arrives, atexit handlers are skipped, the exit code is run_script's."""
+    script = tmp_path / "script.py"
+    script.write_text("import atexit\nfrom fixedpoints.cli import exit_script\n"
+                      "atexit.register(lambda: print('teardown'))\n"
+                      f"def main(argv=None):\n    {body}\nexit_script(main)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (code, expected_stdout, expected_stderr)

@@ -10,7 +10,7 @@ fixed-point counts per run against 2^N and 3^N with the memory census and certif
 import argparse
 import sys
 
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.plotting import plot_saddle_index_histogram, plot_stable_counts, plot_training_curves, save_figures
 from fixedpoints.plotting.graph import plot_topology_classes
 from fixedpoints.summary import provenance_table, provenance_verdict, summarize_runs, training_curve, write_runs_csv
@@ -48,4 +48,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from fixedpoints import load_model
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.continuation import ContinuationSettings, continue_fixed_points
 from fixedpoints.fixed_points import load_fixed_points
 from fixedpoints.io import MODEL_SCHEMA, read_attr, read_h5
@@ -51,4 +51,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from fixedpoints import FixedPointFinder, FixedPoints, load_data, load_history, load_model
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.certification import (CERTIFICATE_GROUP, CertificationSettings, certify, cross_check,
                                        save_certificate, save_cross_check)
 from fixedpoints.finder import FinderSettings, SearchSettings
@@ -95,4 +95,4 @@ def certificate_line(cert, check) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

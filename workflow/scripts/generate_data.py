@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from fixedpoints import FlipFlopData, save_data
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.settings import add_arguments, from_args
 from fixedpoints.tasks import DataSettings
 
@@ -29,4 +29,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

@@ -7,9 +7,8 @@ not drawn. Needs no JAX or scikit-learn.
 """
 
 import argparse
-import sys
 
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.branches import load_continuation
 from fixedpoints.plotting import PLOT_RUN_DEFAULTS, plot_run, save_figures
 from fixedpoints.plotting.bifurcation import plot_bifurcation
@@ -62,4 +61,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

@@ -7,9 +7,8 @@ diverged) gives a valid, empty graph.h5 that keeps its skipped_reason.
 """
 
 import argparse
-import sys
 
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.connections import ConnectionSettings
 from fixedpoints.settings import add_arguments, from_args, values
 from fixedpoints.topology import run_graph, save_graph
@@ -29,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)

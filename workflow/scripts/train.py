@@ -1,10 +1,9 @@
 """Train one RNN on the trials of data.h5 and write model.h5 (parameters and training history)."""
 
 import argparse
-import sys
 
 from fixedpoints import RNN, load_data, save_model, train
-from fixedpoints.cli import run_script
+from fixedpoints.cli import exit_script
 from fixedpoints.models import RNN_TYPES
 from fixedpoints.settings import add_arguments, from_args, values
 from fixedpoints.training import TrainingSettings
@@ -29,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_script(main))
+    exit_script(main)
