@@ -108,8 +108,10 @@ def cold_env(env: dict) -> dict:
     return {k: v for k, v in env.items() if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE"))}
 
 
-def cached_env(env: dict, work: Path) -> dict:
-    return {**env, "JAX_COMPILATION_CACHE_DIR": str(work / "results" / ".jax_cache"),
+def cached_env(env: dict) -> dict:
+    """The sweep's cache, named as its jobs name it: JAX's cache key holds the folder's name as given
+    (XLA's own caches are placed inside it), so another spelling of the same folder misses every entry."""
+    return {**env, "JAX_COMPILATION_CACHE_DIR": "results/.jax_cache",
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
 
 
@@ -215,7 +217,7 @@ def main(argv=None) -> int:
         timed = [(rule, argv) for rule, argv in jobs
                  if rule == "aggregate" or any(f"/seed{s}/" in " ".join(argv) for s in seeds)]
         for repeat in range(args.repeats):
-            for mode, mode_env in (("cached", cached_env(env, work)), ("cold", cold_env(env))):
+            for mode, mode_env in (("cached", cached_env(env)), ("cold", cold_env(env))):
                 print(f"[job_phases] {mode} {repeat + 1}/{args.repeats}: {len(timed)} jobs (load {loadavg()})",
                       file=sys.stderr, flush=True)
                 for rule, argv in timed:
