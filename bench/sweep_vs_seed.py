@@ -2,9 +2,10 @@
 
 Ours: ``snakemake --cores N`` in a temporary copy of the workflow from an empty ``results/`` (so the
 compilation cache starts empty too): every run's data, training, fixed points (finder, memory census,
-interval certificate), saddle–attractor graph, continuation and six figures (PNG + PDF), and the
-summary. The seed's: ``bench/compare_seed/seed_runner.py`` (canns 1.5.0, its venv) for every run of the
-same config — data, training, fixed points and the tutorial's two PCA figures — N processes at a time.
+interval certificate), saddle–attractor graph, continuation and six figures (``run_figure_formats``:
+PNG by default), and the summary. The seed's: ``bench/compare_seed/seed_runner.py`` (canns 1.5.0, its
+venv) for every run of the same config — data, training, fixed points and the tutorial's two PCA
+figures — N processes at a time.
 Both sides get the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
 ``MPLBACKEND=Agg``), so N processes use the N cores without oversubscription.
 
@@ -17,6 +18,8 @@ the machine (``nproc``, the CPU model) and the load average before and after.
     python bench/sweep_vs_seed.py                                # config.yaml, --cores 2, 3 + 1 repeats
     python bench/sweep_vs_seed.py --seed-runs 6 --repeats 1      # a subset of the seed's runs (say so!)
     python bench/sweep_vs_seed.py --keep /tmp/sweep --repeats 1  # keep our results/ (bench/compare_results.py)
+    git worktree add /tmp/prev REV && python bench/sweep_vs_seed.py --previous /tmp/prev --keep-previous /tmp/old
+                                                                 # also an earlier revision, alternately
 
 With ``--seed-runs K`` only the first K runs of each task go through the seed's pipeline (ours always
 runs the whole sweep) and the seed's total is extrapolated as (its measured time) × (all runs / K),
@@ -102,18 +105,22 @@ def own_cpu_monitor(pid: int, out: dict, stop: threading.Event) -> None:
         pass
 
 
-def run_ours(config: Path, cores: int, keep: Path | None) -> dict:
-    """The whole sweep of ``config`` from an empty results/ in a temporary copy of the workflow."""
+def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT) -> dict:
+    """The whole sweep of ``config`` from an empty results/ in a temporary copy of the workflow of ``root``
+    (this checkout, or one of an earlier revision, whose ``src`` the jobs then import)."""
     work = Path(tempfile.mkdtemp(prefix="sweep_vs_seed_"))
+    env = job_environment(cores)
+    if root != ROOT:
+        env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), *filter(None, [env.get("PYTHONPATH")])])
     try:
-        shutil.copy2(ROOT / "Snakefile", work / "Snakefile")
-        shutil.copytree(ROOT / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(root / "Snakefile", work / "Snakefile")
+        shutil.copytree(root / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
         os.symlink("workflow/profiles", work / "profiles")
         shutil.copy2(config, work / "config.yaml")
         cpu0, start = children_cpu(), time.perf_counter()
         with open(work / "snakemake.out", "w") as log:
             process = subprocess.Popen(["snakemake", "--cores", str(cores), "--quiet", "rules"], cwd=work,
-                                       env=job_environment(cores), stdout=log, stderr=subprocess.STDOUT)
+                                       env=env, stdout=log, stderr=subprocess.STDOUT)
             own, stop = {}, threading.Event()
             monitor = threading.Thread(target=own_cpu_monitor, args=(process.pid, own, stop), daemon=True)
             monitor.start()
@@ -203,19 +210,33 @@ def report(record: dict) -> str:
     lines.append(f"| seed tutorial (canns), {record['cores']} at a time | {len(seed)} | {record['n_runs_all']} | "
                  f"{each(seed, factor)} | {med(seed, 'wall_s') * factor:.1f} | "
                  f"{med(seed, 'cpu_s') * factor:.1f} | median run {med(seed, 'median_run_s'):.1f} s{extrapolated} |")
+    previous = record.get("previous") or []
+    if previous:
+        lines.append(f"| previous revision ({record['previous_dir']}) | {len(previous)} | {record['n_runs_all']} | "
+                     f"{each(previous)} | {med(previous, 'wall_s'):.1f} | {med(previous, 'cpu_s'):.1f} | "
+                     f"Snakemake itself {med(previous, 'snakemake_cpu_s'):.1f} CPU s |")
     lines.append("")
+    if previous:
+        lines.append(f"**previous / ours: {med(previous, 'wall_s') / med(ours, 'wall_s'):.2f}× (wall), "
+                     f"{med(previous, 'cpu_s') / med(ours, 'cpu_s'):.2f}× (CPU)**")
+        lines.append("")
     lines.append(f"**seed / ours: {med(seed, 'wall_s') * factor / med(ours, 'wall_s'):.2f}× (wall), "
                  f"{med(seed, 'cpu_s') * factor / med(ours, 'cpu_s'):.2f}× (CPU)**"
                  + (" — the seed's side extrapolated" if factor != 1 else ""))
     lines.append("")
     lines.append("Our rules (median over repeats of the per-rule medians of Snakemake's benchmark files):")
     lines.append("")
-    lines.append("| rule | jobs | median wall s per job | wall s, all jobs |")
-    lines.append("|---|---:|---:|---:|")
+    lines.append("| rule | jobs | median wall s per job | wall s, all jobs |"
+                 + (" previous: per job | previous: all jobs |" if previous else ""))
+    lines.append("|---|---:|---:|---:|" + ("---:|---:|" if previous else ""))
     for rule in ours[0]["rules"]:
-        lines.append(f"| {rule} | {ours[0]['rules'][rule]['jobs']} | "
-                     f"{statistics.median(r['rules'][rule]['median_s'] for r in ours):.2f} | "
-                     f"{statistics.median(r['rules'][rule]['sum_s'] for r in ours):.1f} |")
+        line = (f"| {rule} | {ours[0]['rules'][rule]['jobs']} | "
+                f"{statistics.median(r['rules'][rule]['median_s'] for r in ours):.2f} | "
+                f"{statistics.median(r['rules'][rule]['sum_s'] for r in ours):.1f} |")
+        if previous and rule in previous[0]["rules"]:
+            line += (f" {statistics.median(r['rules'][rule]['median_s'] for r in previous):.2f} | "
+                     f"{statistics.median(r['rules'][rule]['sum_s'] for r in previous):.1f} |")
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -229,6 +250,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-runs", type=int, default=None, metavar="K",
                         help="only the first K seeds of each task through the seed's pipeline (extrapolated)")
     parser.add_argument("--keep", type=Path, default=None, help="copy our last results/ here")
+    parser.add_argument("--previous", type=Path, default=None, metavar="DIR",
+                        help="also run the sweep of this checkout of an earlier revision (git worktree add DIR REV), "
+                             "as many times as ours, alternately")
+    parser.add_argument("--keep-previous", type=Path, default=None, help="copy its last results/ here")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
     args = parser.parse_args(argv)
@@ -240,16 +265,19 @@ def main(argv=None) -> int:
     config = yaml.safe_load(args.config.read_text())
     n_all = len(seed_runs(config, None))
     runs = seed_runs(config, args.seed_runs)
-    record = {"cores": args.cores, "n_runs_all": n_all, "ours": [], "seed": []}
+    record = {"cores": args.cores, "n_runs_all": n_all, "ours": [], "seed": [], "previous": [],
+              "previous_dir": str(args.previous or "")}
     load_before, started = loadavg(), datetime.datetime.now().isoformat(timespec="minutes")
-    order = ["ours"] + ["seed", "ours"] * max(args.seed_repeats, args.repeats - 1)
-    counts = {"ours": args.repeats, "seed": args.seed_repeats}
+    order = ["ours", "previous"] + ["seed", "ours", "previous"] * max(args.seed_repeats, args.repeats - 1)
+    counts = {"ours": args.repeats, "seed": args.seed_repeats, "previous": args.repeats if args.previous else 0}
     for side in order:
         if len(record[side]) >= counts[side]:
             continue
         print(f"[sweep_vs_seed] {side} {len(record[side]) + 1}/{counts[side]} (load {loadavg()}) ...",
               file=sys.stderr, flush=True)
-        result = (run_ours(args.config, args.cores, args.keep) if side == "ours" else run_seed(runs, args.cores))
+        result = (run_ours(args.config, args.cores, args.keep) if side == "ours" else
+                  run_ours(args.config, args.cores, args.keep_previous, args.previous) if side == "previous" else
+                  run_seed(runs, args.cores))
         print(f"[sweep_vs_seed] {side}: {result['wall_s']:.1f} s wall, {result['cpu_s']:.1f} s CPU", file=sys.stderr,
               flush=True)
         record[side].append(result)
