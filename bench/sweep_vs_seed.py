@@ -251,8 +251,8 @@ def main(argv=None) -> int:
                         help="only the first K seeds of each task through the seed's pipeline (extrapolated)")
     parser.add_argument("--keep", type=Path, default=None, help="copy our last results/ here")
     parser.add_argument("--previous", type=Path, default=None, metavar="DIR",
-                        help="also run the sweep of this checkout of an earlier revision (git worktree add DIR REV), "
-                             "as many times as ours, alternately")
+                        help="also run the sweep of this checkout of an earlier revision (git worktree add DIR REV) "
+                             "with its own config.yaml, as many times as ours, alternately")
     parser.add_argument("--keep-previous", type=Path, default=None, help="copy its last results/ here")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
@@ -276,7 +276,8 @@ def main(argv=None) -> int:
         print(f"[sweep_vs_seed] {side} {len(record[side]) + 1}/{counts[side]} (load {loadavg()}) ...",
               file=sys.stderr, flush=True)
         result = (run_ours(args.config, args.cores, args.keep) if side == "ours" else
-                  run_ours(args.config, args.cores, args.keep_previous, args.previous) if side == "previous" else
+                  run_ours(args.previous / "config.yaml", args.cores, args.keep_previous, args.previous)
+                  if side == "previous" else
                   run_seed(runs, args.cores))
         print(f"[sweep_vs_seed] {side}: {result['wall_s']:.1f} s wall, {result['cpu_s']:.1f} s CPU", file=sys.stderr,
               flush=True)
