@@ -1,5 +1,33 @@
-"""Shared test settings: a quiet, deterministic JAX on the CPU."""
+"""Shared test settings (a quiet, deterministic JAX on the CPU) and the tiny sweep shared by the
+end-to-end modules."""
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory):
+    """The tiny sweep (tests/sweep/config.yaml) in a copy of the workflow, run to the end once per session,
+    then its report: (workdir, config). Tests that change its files leave them complete again (a deleted
+    model is made again by the same code, bit for bit)."""
+    workdir = tmp_path_factory.mktemp("sweep")
+    shutil.copy(ROOT / "Snakefile", workdir / "Snakefile")
+    shutil.copytree(ROOT / "workflow", workdir / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    (workdir / "profiles").symlink_to("workflow/profiles")
+    shutil.copy(ROOT / "tests" / "sweep" / "config.yaml", workdir / "config.yaml")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for args in ([], ["--report", "results/report.html"]):
+        result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir, env=env,
+                                capture_output=True, text=True, timeout=1200)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir, yaml.safe_load((workdir / "config.yaml").read_text())

@@ -6,15 +6,9 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
 from fixedpoints import plotting
 from fixedpoints.branches import load_continuation
@@ -22,7 +16,6 @@ from fixedpoints.plotting.bifurcation import plot_bifurcation
 from fixedpoints.plotting.graph import plot_graph_run
 from fixedpoints.plotting.run import run_title
 
-ROOT = Path(__file__).resolve().parents[1]
 SUMMARY_FIGURES = ("stable_counts", "saddle_index", "training_curves", "topology_classes")
 RUN_FIGURES = {"fixed_points": "main", "readout": "readout", "pca_2d": "pca_2d", "pca_3d": "pca_3d",   # file: view
                "graph": "graph", "bifurcation": "bifurcation"}
@@ -30,26 +23,10 @@ RUN_FIGURES = {"fixed_points": "main", "readout": "readout", "pca_2d": "pca_2d",
 pytestmark = pytest.mark.slow
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir, env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
-    """A copy of the workflow whose config.yaml is the tiny sweep (tests/sweep/config.yaml), run to the end."""
-    workdir = tmp_path_factory.mktemp("report_sweep")
-    shutil.copy(ROOT / "Snakefile", workdir / "Snakefile")
-    shutil.copytree(ROOT / "workflow", workdir / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    if (ROOT / "profiles").is_dir():
-        shutil.copytree(ROOT / "profiles", workdir / "profiles")
-    shutil.copy(ROOT / "tests" / "sweep" / "config.yaml", workdir / "config.yaml")
-    snakemake(workdir)
-    snakemake(workdir, "--report", "results/report.html")
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
+def sweep(tiny_sweep):
+    """The session's tiny sweep (tests/conftest.py), with its report: (workdir, [(task, arch, seed)])."""
+    workdir, config = tiny_sweep
     runs = [(task, arch, seed) for task in config["tasks"] for arch in config["architectures"]
             for seed in config["seeds"]]
     return workdir, runs

@@ -127,14 +127,9 @@ def test_jobs_get_strict_shells_one_thread_each_and_the_shared_cache(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
-    """The tiny sweep, run once: (workdir, config)."""
-    workdir = tmp_path_factory.mktemp("sweep")
-    config = yaml.safe_load(SWEEP_CONFIG.read_text())
-    copy_workflow(workdir, config)
-    result = snakemake(workdir, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir, config
+def sweep(tiny_sweep):
+    """The tiny sweep, run once per session (tests/conftest.py): (workdir, config)."""
+    return tiny_sweep
 
 
 def run_dirs(workdir, config):
