@@ -2,13 +2,14 @@
 end-to-end modules."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from reliability_support import make_workdir, snakemake_env
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -20,14 +21,10 @@ def tiny_sweep(tmp_path_factory):
     """The tiny sweep (tests/sweep/config.yaml) in a copy of the workflow, run to the end once per session,
     then its report: (workdir, config). Tests that change its files leave them complete again (a deleted
     model is made again by the same code, bit for bit)."""
-    workdir = tmp_path_factory.mktemp("sweep")
-    shutil.copy(ROOT / "Snakefile", workdir / "Snakefile")
-    shutil.copytree(ROOT / "workflow", workdir / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    (workdir / "profiles").symlink_to("workflow/profiles")
-    shutil.copy(ROOT / "tests" / "sweep" / "config.yaml", workdir / "config.yaml")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    config = yaml.safe_load((ROOT / "tests" / "sweep" / "config.yaml").read_text())
+    workdir = make_workdir(tmp_path_factory.mktemp("sweep"), config)
     for args in ([], ["--report", "results/report.html"]):
-        result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir, env=env,
-                                capture_output=True, text=True, timeout=1200)
+        result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir,
+                                env=snakemake_env(), capture_output=True, text=True, timeout=1200)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir, yaml.safe_load((workdir / "config.yaml").read_text())
+    return workdir, config

@@ -8,7 +8,6 @@ at a time (a deleted model, a new seed, a changed setting) and check which jobs 
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
 from fixedpoints.topology import COLUMNS as GRAPH_COLUMNS
 from fixedpoints.topology import run_columns
+from reliability_support import make_workdir
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
@@ -63,14 +63,6 @@ def job_counts(stdout):
     return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
-def copy_workflow(destination, config):
-    """A runnable copy of the workflow in ``destination`` with ``config`` as its config.yaml."""
-    shutil.copy(ROOT / "Snakefile", destination / "Snakefile")
-    shutil.copytree(ROOT / "workflow", destination / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    (destination / "profiles").symlink_to("workflow/profiles")
-    (destination / "config.yaml").write_text(yaml.safe_dump(config))
-
-
 def test_default_config_dry_run_counts_jobs_per_rule():
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     n_runs = len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
@@ -83,7 +75,7 @@ def test_default_sweep_draws_run_figures_as_png_and_the_summary_also_as_pdf(tmp_
     """config.yaml's run_figure_formats [png]: each plot_run job writes its six figures as PNG only (PDFs on
     request, e.g. the tiny sweep's [png, pdf]); the summary's figures are PNG and PDF."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    copy_workflow(tmp_path, config)
+    make_workdir(tmp_path, config)
     result = snakemake(tmp_path, "--dry-run", "--printshellcmds", timeout=120)
     assert result.returncode == 0, result.stderr
     commands = [line for line in result.stdout.splitlines() if "scripts/plot_run.py" in line]
@@ -110,7 +102,7 @@ def test_jobs_get_strict_shells_one_thread_each_and_the_shared_cache(tmp_path):
     the thread limits of its ``threads`` (here 2), XLA's CPU kernels on one thread, no display, the
     shared compilation cache of the config."""
     config = yaml.safe_load(SWEEP_CONFIG.read_text())
-    copy_workflow(tmp_path, {**config, "jax_cache_dir": "results/cache"})
+    make_workdir(tmp_path, {**config, "jax_cache_dir": "results/cache"})
     with open(tmp_path / "Snakefile", "a") as snakefile:
         snakefile.write('\n\nrule probe:\n    output:\n        "probe.txt",\n    threads: 2\n    shell:\n'
                         '        "(echo flags=$-; set -o | grep pipefail; env) > {output}"\n')

@@ -71,7 +71,7 @@ def cluster_labels(points_nxk: np.ndarray, tol) -> np.ndarray:
         reach = radius[i0:i0 + block, None] + radius[None, :]
         margin = 8.0 * np.finfo(np.float64).eps * (sq[i0:i0 + block, None] + sq[None, :])
         certain = d2 <= reach ** 2 - margin           # within reach whatever the rounding: no exact check
-        r, c = np.nonzero(certain | (d2 <= reach ** 2 + margin))
+        r, c = np.nonzero(d2 <= reach ** 2 + margin)
         keep = c > r + i0
         r, c, sure = r[keep] + i0, c[keep], certain[r[keep], c[keep]]
         close, (rc, cc) = sure.copy(), (r[~sure], c[~sure])

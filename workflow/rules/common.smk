@@ -196,6 +196,11 @@ RUN_FIGURES = {
 }
 
 
+def run_figure_suffixes():
+    """The formats of a run's figures: png (the report's), then the config's others."""
+    return ["png"] + [suffix for suffix in config["run_figure_formats"] if suffix != "png"]
+
+
 def run_figure_key(name, suffix):
     """The plot_run output key of figure ``name`` in format ``suffix``: the PNG's is the name itself."""
     return name if suffix == "png" else f"{name}_{suffix}"
@@ -211,17 +216,15 @@ def run_figure_outputs():
         outputs[name] = report(
             f"{path}.png", caption=f"../report/{caption}", category="{task}", subcategory="{arch}", labels=labels
         )
-        for suffix in config["run_figure_formats"]:
-            if suffix != "png":
-                outputs[run_figure_key(name, suffix)] = f"{path}.{suffix}"
+        for suffix in run_figure_suffixes()[1:]:
+            outputs[run_figure_key(name, suffix)] = f"{path}.{suffix}"
     return outputs
 
 
 def run_figure_options(wildcards, output):
     """plot_run's ``--out-*`` options: each figure's files, PNG first."""
-    suffixes = ["png"] + [suffix for suffix in config["run_figure_formats"] if suffix != "png"]
     return " ".join(
-        f"{option} " + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in suffixes)
+        f"{option} " + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in run_figure_suffixes())
         for name, (_, _, option) in RUN_FIGURES.items()
     )
 
@@ -265,8 +268,7 @@ def all_targets():
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
     names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5")
-    formats = {"png", *config["run_figure_formats"]}
-    names += tuple(f"{figure}.{suffix}" for figure in RUN_FIGURES for suffix in sorted(formats))
+    names += tuple(f"{figure}.{suffix}" for figure in RUN_FIGURES for suffix in run_figure_suffixes())
     return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
 
 
