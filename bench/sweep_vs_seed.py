@@ -6,7 +6,9 @@ interval certificate), saddle–attractor graph, continuation and six figures (`
 PNG by default), and the summary. The seed's: ``bench/compare_seed/seed_runner.py`` (canns 1.5.0, its
 venv) for every run of the same config — data, training, fixed points and the tutorial's two PCA
 figures — N processes at a time.
-Both sides get the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
+With ``--runs-per-process K``, also the sweep's own job commands (from Snakemake's dry run) with K runs of
+one task per process and no Snakemake (``bench/task_runner.py``): what several runs per process would save.
+Every side gets the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
 ``MPLBACKEND=Agg``), so N processes use the N cores without oversubscription.
 
 Prints, per repeat and as medians: the wall time, the CPU seconds of all processes (user + system,

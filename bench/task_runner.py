@@ -38,7 +38,7 @@ def script_module(path: str):
 def run_job(command: str) -> None:
     """Run one ``python SCRIPT ARGS > LOG 2>&1`` command in this process (folders made as Snakemake does)."""
     words = shlex.split(command)
-    if words[0] != "python" or words[-3:-1] != [">", words[-2]] or words[-1] != "2>&1":
+    if len(words) < 5 or words[0] != "python" or words[-3] != ">" or words[-1] != "2>&1":
         raise SystemExit(f"error: not a 'python SCRIPT ARGS > LOG 2>&1' command: {command}")
     script, args, log = words[1], words[2:-3], words[-2]
     for word in [*args, log]:
