@@ -360,6 +360,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
     args = parser.parse_args(argv)
+    if args.runs_per_process < 0:
+        parser.error(f"--runs-per-process {args.runs_per_process}: expected a number of runs >= 1 (0: no batched side)")
     if args.report:
         print(report(json.loads(args.report.read_text())))
         return 0
