@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "bench" / "job_probe.py"
 SEED_DIR = ROOT / "bench" / "compare_seed"
 sys.path.insert(0, str(ROOT / "bench"))
-from sweep_vs_seed import SEED_PYTHON, children_cpu, each, job_environment, loadavg, machine_line  # noqa: E402
+from sweep_vs_seed import (SEED_PYTHON, children_cpu, copy_workflow, dry_run_commands, each,  # noqa: E402
+                           job_environment, loadavg, machine_line)
 
 OUTPUT_OPTION = re.compile(r"--(out(-main|-readout|-2d|-3d|-graph|-bifurcation)?|runs-csv|provenance|stable-counts|"
                            r"saddle-index|training-curves|topology-classes)")
@@ -51,12 +52,8 @@ RULE_ORDER = ("generate_data", "train", "find_fixed_points", "topology", "contin
 
 def make_sweep(seeds: list[int], work: Path) -> None:
     """The default sweep restricted to ``seeds``, run once in ``work`` (inputs of every job, cache filled)."""
-    shutil.copy2(ROOT / "Snakefile", work / "Snakefile")
-    shutil.copytree(ROOT / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    os.symlink("workflow/profiles", work / "profiles")
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["seeds"] = seeds
-    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    copy_workflow(ROOT, {**config, "seeds": seeds}, work)
     result = subprocess.run(["snakemake", "--cores", "2", "--quiet", "rules"], cwd=work, env=job_environment(2),
                             capture_output=True, text=True)
     if result.returncode:
@@ -65,14 +62,10 @@ def make_sweep(seeds: list[int], work: Path) -> None:
 
 def job_commands(work: Path) -> list[tuple[str, list[str]]]:
     """(rule, argv) of every job, as ``snakemake -n -p --forceall`` prints it (without the log redirection)."""
-    result = subprocess.run(["snakemake", "-n", "-p", "--forceall"], cwd=work, env=job_environment(2),
-                            capture_output=True, text=True, check=True)
     jobs = []
-    for line in result.stdout.splitlines():
-        match = re.match(r"\s*(?:Shell command: )?python workflow/scripts/(\w+)\.py (.*)", line)
-        if match:
-            argv = shlex.split(match.group(2).split(" > ")[0])
-            jobs.append((match.group(1), [f"workflow/scripts/{match.group(1)}.py", *argv]))
+    for command in dry_run_commands(work, job_environment(2), "--forceall"):
+        script, *argv = shlex.split(command.split(" > ")[0])[1:]
+        jobs.append((Path(script).stem, [script, *argv]))
     return jobs
 
 

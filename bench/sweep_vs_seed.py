@@ -117,7 +117,7 @@ def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT) -> 
     if root != ROOT:
         env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), *filter(None, [env.get("PYTHONPATH")])])
     try:
-        copy_workflow(root, config, work)
+        copy_workflow(root, yaml.safe_load(config.read_text()), work)
         cpu0, start = children_cpu(), time.perf_counter()
         with open(work / "snakemake.out", "w") as log:
             process = subprocess.Popen(["snakemake", "--cores", str(cores), "--quiet", "rules"], cwd=work,
@@ -147,14 +147,20 @@ def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT) -> 
 STAGES = ("generate_data", "train", "find_fixed_points", "topology", "continuation", "plot_run")
 
 
+def dry_run_commands(work: Path, env: dict, *options: str) -> list[str]:
+    """The shell command of every job Snakemake would run in ``work`` (``--dry-run --printshellcmds``, plus
+    ``options``), as the jobs run it: ``python workflow/scripts/NAME.py ARGS > LOG 2>&1``."""
+    dry_run = subprocess.run(["snakemake", "--dry-run", "--printshellcmds", "--cores", "1", *options], cwd=work,
+                             env=env, capture_output=True, text=True, check=True).stdout
+    return [line.strip().removeprefix("Shell command: ") for line in dry_run.splitlines()
+            if line.strip().removeprefix("Shell command: ").startswith("python workflow/scripts/")]
+
+
 def batched_jobs(work: Path, env: dict, runs_per_process: int) -> tuple[list[list[str]], str]:
     """The shell commands of the sweep in ``work`` (Snakemake's dry run) in batches of ``runs_per_process``
     runs of one task and architecture (seeds in config order), each batch run by run in stage order; and
     the aggregate's command."""
-    dry_run = subprocess.run(["snakemake", "--dry-run", "--printshellcmds", "--cores", "1"], cwd=work, env=env,
-                             capture_output=True, text=True, check=True).stdout
-    commands = [line.strip().removeprefix("Shell command: ") for line in dry_run.splitlines()
-                if "python workflow/scripts/" in line]
+    commands = dry_run_commands(work, env)
     config = yaml.safe_load((work / "config.yaml").read_text())
     position = {int(seed): k for k, seed in enumerate(config["seeds"])}
     batches, aggregate = {}, None
@@ -184,7 +190,7 @@ def run_batched(config: Path, cores: int, runs_per_process: int, keep: Path | No
         env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                    JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
     try:
-        copy_workflow(ROOT, config, work)
+        copy_workflow(ROOT, yaml.safe_load(config.read_text()), work)
         batches, aggregate = batched_jobs(work, env, runs_per_process)
 
         def one(k: int) -> None:
@@ -209,12 +215,12 @@ def run_batched(config: Path, cores: int, runs_per_process: int, keep: Path | No
         shutil.rmtree(work, ignore_errors=True)
 
 
-def copy_workflow(root: Path, config: Path, work: Path) -> None:
-    """The workflow of checkout ``root`` with ``config`` as its config.yaml, in folder ``work``."""
+def copy_workflow(root: Path, config: dict, work: Path) -> None:
+    """The workflow of checkout ``root`` with the settings ``config`` as its config.yaml, in folder ``work``."""
     shutil.copy2(root / "Snakefile", work / "Snakefile")
     shutil.copytree(root / "workflow", work / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     os.symlink("workflow/profiles", work / "profiles")
-    shutil.copy2(config, work / "config.yaml")
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def keep_results(work: Path, keep: Path | None) -> None:

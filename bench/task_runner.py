@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from fixedpoints.cli import run_script
+
 
 _SCRIPTS: dict = {}
 
@@ -35,8 +37,9 @@ def script_module(path: str):
     return _SCRIPTS[path]
 
 
-def run_job(command: str) -> None:
-    """Run one ``python SCRIPT ARGS > LOG 2>&1`` command in this process (folders made as Snakemake does)."""
+def run_job(command: str) -> int:
+    """Run one ``python SCRIPT ARGS > LOG 2>&1`` command in this process (folders made as Snakemake does),
+    as the script's ``__main__`` does (``fixedpoints.cli.run_script``); its exit code."""
     words = shlex.split(command)
     if len(words) < 5 or words[0] != "python" or words[-3] != ">" or words[-1] != "2>&1":
         raise SystemExit(f"error: not a 'python SCRIPT ARGS > LOG 2>&1' command: {command}")
@@ -52,7 +55,9 @@ def run_job(command: str) -> None:
     os.dup2(target, 2)
     os.close(target)
     try:
-        script_module(script).main(args)
+        return run_script(script_module(script).main, args)
+    except SystemExit as stop:            # argparse's refusal
+        return stop.code if isinstance(stop.code, int) else int(stop.code is not None)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -68,12 +73,10 @@ def main(argv=None) -> int:
     times = []
     for command in json.loads(Path(jobs_file).read_text()):
         start = time.perf_counter()
-        try:
-            run_job(command)
-        except SystemExit as error:
-            if error.code not in (0, None):
-                print(f"error: {command} exited with {error.code}", file=sys.stderr)
-                return 1
+        code = run_job(command)
+        if code:
+            print(f"error: {command} exited with {code}", file=sys.stderr)
+            return 1
         times.append([Path(command.split()[1]).stem, time.perf_counter() - start])
     Path(jobs_file).with_suffix(".times.json").write_text(json.dumps(times))
     return 0
