@@ -15,6 +15,7 @@ include: "workflow/rules/fixed_points.smk"
 include: "workflow/rules/topology.smk"
 include: "workflow/rules/continuation.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/batches.smk"
 include: "workflow/rules/aggregate.smk"
 
 

@@ -85,6 +85,8 @@ CASES = [
      ["batch_size", "1024", "n_train", "512"]),
     ("task's batch larger than its training set", lambda c: set_path(c, "tasks/2bit/data", {"n_train": 64}),
      ["tasks.2bit", "batch_size", "128", "n_train", "64"]),
+    ("zero runs per job", lambda c: set_path(c, "runs_per_job", 0), ["runs_per_job", "minimum of 1"]),
+    ("runs per job not an integer", lambda c: set_path(c, "runs_per_job", 2.5), ["runs_per_job", "integer"]),
     ("unknown method", lambda c: set_path(c, "fixed_points/method", "newton"),
      ["fixed_points.method", "newton", "joint", "sequential"]),
     ("task name with a slash", lambda c: rename_task(c, "a/b"), ["tasks", "'a/b'"]),

@@ -5,9 +5,11 @@ The tiny sweep (tests/sweep/config.yaml) runs once per module in a temporary cop
 at a time (a deleted model, a new seed, a changed setting) and check which jobs run again.
 """
 
+import json
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +30,7 @@ from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
 from fixedpoints.topology import COLUMNS as GRAPH_COLUMNS
 from fixedpoints.topology import run_columns
-from reliability_support import make_workdir
+from reliability_support import h5_contents, make_workdir
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
@@ -64,26 +66,72 @@ def job_counts(stdout):
 
 
 def test_default_config_dry_run_counts_jobs_per_rule():
+    """config.yaml's runs_per_job groups consecutive seeds of each task: one job per group and stage (a group
+    of one seed in the per-run job)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    n_runs = len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
+    size, seeds = config["runs_per_job"], config["seeds"]
+    groups = [len(seeds[start:start + size]) for start in range(0, len(seeds), size)]
+    n_pairs = len(config["tasks"]) * len(config["architectures"])
+    n_batches = n_pairs * sum(n > 1 for n in groups)
     result = snakemake(ROOT, "--dry-run", "--quiet", "rules", timeout=120)
     assert result.returncode == 0, result.stderr
-    assert job_counts(result.stdout) == {**{rule: n_runs for rule in RUN_RULES}, "aggregate": 1, "all": 1}
+    expected = {**{rule: n_pairs * groups.count(1) for rule in RUN_RULES if groups.count(1)},
+                **{f"{rule}_batch{k}": 1 for rule in RUN_RULES for k in range(n_batches)}, "aggregate": 1, "all": 1}
+    assert job_counts(result.stdout) == expected
+
+
+def shell_commands(workdir, *args):
+    """The jobs' shell commands of a dry run, and its job counts per rule."""
+    result = snakemake(workdir, "--dry-run", "--printshellcmds", *args, timeout=120)
+    assert result.returncode == 0, result.stderr
+    commands = [line.strip().removeprefix("Shell command: ") for line in result.stdout.splitlines()
+                if line.strip().removeprefix("Shell command: ").startswith("python workflow/scripts/")]
+    return commands, job_counts(result.stdout)
+
+
+def runs_of(command):
+    """The per-run script calls of a job's command: [(script, arguments, log)]; a run_batch.py job has several."""
+    words = shlex.split(command)
+    if words[1] == "workflow/scripts/run_batch.py":         # python run_batch.py SCRIPT RUNS > LOG 2>&1
+        return [(words[2], tuple(shlex.split(run["args"])), run["log"]) for run in json.loads(words[3])]
+    return [(words[1], tuple(words[2:-3]), words[-2])]       # python SCRIPT ARGS > LOG 2>&1
 
 
 def test_default_sweep_draws_run_figures_as_png_and_the_summary_also_as_pdf(tmp_path):
-    """config.yaml's run_figure_formats [png]: each plot_run job writes its six figures as PNG only (PDFs on
+    """config.yaml's run_figure_formats [png]: plot_run.py writes each run's six figures as PNG only (PDFs on
     request, e.g. the tiny sweep's [png, pdf]); the summary's figures are PNG and PDF."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     make_workdir(tmp_path, config)
-    result = snakemake(tmp_path, "--dry-run", "--printshellcmds", timeout=120)
-    assert result.returncode == 0, result.stderr
-    commands = [line for line in result.stdout.splitlines() if "scripts/plot_run.py" in line]
-    assert len(commands) == len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
-    for command in commands:
-        assert command.count(".png") == 6 and ".pdf" not in command and ".svg" not in command, command
-    aggregate = next(line for line in result.stdout.splitlines() if "scripts/aggregate.py" in line)
+    commands, _ = shell_commands(tmp_path)
+    plots = [args for command in commands for script, args, _ in runs_of(command) if script.endswith("plot_run.py")]
+    assert len(plots) == len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
+    for args in plots:
+        files = [word for word in args if "." in Path(word).name and not word.endswith(".h5")]
+        assert len(files) == 6 and all(word.endswith(".png") for word in files), args
+    aggregate = next(command for command in commands if "scripts/aggregate.py" in command)
     assert aggregate.count(".pdf") == aggregate.count(".png") == 4
+
+
+def test_runs_per_job_runs_the_per_run_commands_in_jobs_of_several_runs(tmp_path):
+    """runs_per_job 3 over seeds 0-9: per task and stage, seeds 0-2, 3-5, 6-8 in one job each, seed 9 in its
+    per-run job; together exactly the calls of the per-run sweep (runs_per_job 1), in seed order."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    make_workdir(tmp_path, {**config, "runs_per_job": 3})
+    batched, counts = shell_commands(tmp_path)
+    per_run, _ = shell_commands(tmp_path, "--config", "runs_per_job=1")
+    n_groups = len(config["tasks"]) * len(config["architectures"]) * 3
+    assert counts == {**{rule: len(config["tasks"]) * len(config["architectures"]) for rule in RUN_RULES},
+                      **{f"{rule}_batch{k}": 1 for rule in RUN_RULES for k in range(n_groups)},
+                      "aggregate": 1, "all": 1}
+    calls = [runs_of(command) for command in batched]
+    assert sorted(call for runs in calls for call in runs) == sorted(call for c in per_run for call in runs_of(c))
+    for runs in calls:
+        if len(runs) > 1:
+            folders = [Path(args[args.index("--out") + 1] if "--out" in args else args[args.index("--model") + 1])
+                       .parent for _, args, _ in runs]
+            assert len(runs) == 3 and len({folder.parent for folder in folders}) == 1     # one task and arch
+            seeds = [int(folder.name.removeprefix("seed")) for folder in folders]
+            assert seeds in ([0, 1, 2], [3, 4, 5], [6, 7, 8])
 
 
 def test_lint_reports_nothing_but_the_missing_conda_directive():
@@ -235,6 +283,47 @@ def test_runs_csv_matches_the_run_files(sweep):
                              ("wall_s_continuation", "continuation")):
             bench = workdir / "results" / "benchmarks" / rule / row.task / row.arch / f"seed{row.seed}.tsv"
             assert math.isclose(getattr(row, column), pd.read_csv(bench, sep="\t")["s"].iloc[0])
+
+
+def sweep_files(results):
+    """The files of a sweep's results/ that its jobs compute (not logs, benchmarks, caches or the report)."""
+    return sorted(path.relative_to(results) for path in results.rglob("*") if path.is_file()
+                  and path.suffix in {".h5", ".csv", ".png", ".pdf", ".svg"} and not path.name.startswith(".")
+                  and path.relative_to(results).parts[0] not in {"logs", "benchmarks", ".jax_cache"})
+
+
+def test_jobs_of_several_runs_write_the_per_run_sweeps_files_bit_for_bit(sweep, tmp_path):
+    """The tiny sweep again with runs_per_job 2 (both seeds in one job per stage): every HDF5 file, figure
+    and table equals the per-run sweep's (wall times aside); each run keeps its own log and benchmark file;
+    then nothing is left to do, and a changed training setting reruns the jobs from training on."""
+    workdir, config = sweep
+    batched = make_workdir(tmp_path / "batched", {**config, "runs_per_job": 2})
+    result = snakemake(batched, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert job_counts(result.stderr) == {**{f"{rule}_batch0": 1 for rule in RUN_RULES}, "aggregate": 1, "all": 1}
+    old, new = workdir / "results", batched / "results"
+    assert sweep_files(new) == sweep_files(old)
+    for name in sweep_files(old):
+        if name.suffix == ".h5":
+            assert h5_contents(new / name) == h5_contents(old / name), name
+        elif name.name == "runs.csv":
+            walls = [column for column in read_runs_csv(old / name).columns if column.startswith("wall_s_")]
+            pd.testing.assert_frame_equal(read_runs_csv(new / name).drop(columns=walls),
+                                          read_runs_csv(old / name).drop(columns=walls))
+            assert read_runs_csv(new / name)[walls].gt(0).all().all()
+        else:
+            assert (new / name).read_bytes() == (old / name).read_bytes(), name
+    for task, arch, seed in run_dirs(batched, config):
+        part = Path(task, arch, f"seed{seed}")
+        for rule in RUN_RULES:
+            assert pd.read_csv(new / "benchmarks" / rule / f"{part}.tsv", sep="\t")["s"].iloc[0] > 0
+        assert "epoch" in (new / "logs" / "train" / f"{part}.log").read_text()
+        assert "fixed points" in (new / "logs" / "find_fixed_points" / f"{part}.log").read_text()
+    assert planned_jobs(batched) == []
+    changed = {**config, "runs_per_job": 2, "training": {**config["training"], "max_epochs": 999}}
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed))
+    assert planned_jobs(batched, "--configfile", str(tmp_path / "changed.yaml")) == sorted(
+        [(f"{rule}_batch0", None) for rule in RUN_RULES[1:]] + [("aggregate", None), ("all", None)], key=str)
 
 
 def test_a_complete_sweep_has_nothing_to_do(sweep):

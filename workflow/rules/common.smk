@@ -7,9 +7,11 @@ naming the file or the key.
 """
 
 import difflib
+import json
 import os
 import shlex
 import sys
+from typing import NamedTuple
 
 import jsonschema
 import yaml
@@ -140,15 +142,6 @@ def cli_options(settings):
     return " ".join(cli_option(key, value) for key, value in sorted(settings.items()) if value is not None)
 
 
-def section_options(section):
-    """A params function giving the options of ``section`` for the job's task."""
-
-    def options(wildcards):
-        return cli_options(task_settings(wildcards.task, section))
-
-    return options
-
-
 def attempt_scaled(base):
     """A resource of ``base`` that grows with the attempt (``2·base`` on the second, …).
 
@@ -160,6 +153,142 @@ def attempt_scaled(base):
         return base * attempt
 
     return scaled
+
+
+# The per-run rules, in the order a run goes through them: rule -> (mem_mb, runtime in minutes) of one
+# run. Each rule runs the script of its name, workflow/scripts/<rule>.py.
+RUN_RULES = {
+    "generate_data": (1000, 5),
+    "train": (2000, 30),
+    "find_fixed_points": (2000, 30),
+    "topology": (2000, 30),
+    "continuation": (2000, 30),
+    "plot_run": (1000, 10),
+}
+
+
+def run_resources(rule_name, n_runs=1):
+    """``mem_mb`` and ``runtime`` of a job of ``n_runs`` runs of ``rule_name`` (run one after the other)."""
+    mem_mb, minutes = RUN_RULES[rule_name]
+    return {"mem_mb": attempt_scaled(mem_mb), "runtime": attempt_scaled(minutes * n_runs)}
+
+
+def run_batches():
+    """The jobs of several runs that ``runs_per_job`` asks for: (task, arch, seeds), consecutive seeds of
+    ``seeds``, ``runs_per_job`` at a time. A last group of one seed is left to the per-run rules."""
+    size, seeds = config["runs_per_job"], config["seeds"]
+    groups = [seeds[start : start + size] for start in range(0, len(seeds), size)]
+    return [
+        (task, arch, group)
+        for task in config["tasks"]
+        for arch in config["architectures"]
+        for group in groups
+        if len(group) > 1
+    ]
+
+
+class RunFiles(dict):
+    """Named values of one run, by key or attribute (``input.data``), as a rule's functions get them."""
+
+    __getattr__ = dict.__getitem__
+
+
+def run_files_of(rule_name, wildcards):
+    """The named input and output files of per-run rule ``rule_name`` for the run of ``wildcards`` (task,
+    arch, seed); a run's figures as plot_run declares them (in the report)."""
+    proxy, run = getattr(rules, rule_name), dict(wildcards.items())
+    inputs = RunFiles({name: str(pattern).format(**run) for name, pattern in proxy.input.items()})
+    if rule_name == "plot_run":
+        return inputs, RunFiles(run_figure_outputs(**run))
+    return inputs, RunFiles({name: str(pattern).format(**run) for name, pattern in proxy.output.items()})
+
+
+# The arguments of each per-run rule's script for one run. They are functions of the wildcards alone (the
+# files from run_files_of), so Snakemake's params trigger sees them: a changed setting reruns the job.
+
+
+def generate_data_args(wildcards):
+    """generate_data.py's arguments for one run."""
+    _, output = run_files_of("generate_data", wildcards)
+    n_bits = config["tasks"][wildcards.task]["n_bits"]
+    options = cli_options(task_settings(wildcards.task, "data"))
+    return f"--n-bits {n_bits} --seed {wildcards.seed} --out {output.data} {options}"
+
+
+def train_args(wildcards):
+    """train.py's arguments for one run."""
+    input, output = run_files_of("train", wildcards)
+    n_hidden = config["tasks"][wildcards.task]["n_hidden"]
+    options = cli_options(task_settings(wildcards.task, "training"))
+    return (
+        f"--data {input.data} --rnn-type {wildcards.arch} --n-hidden {n_hidden} --seed {wildcards.seed} "
+        f"--out {output.model} {options}"
+    )
+
+
+def find_fixed_points_args(wildcards):
+    """find_fixed_points.py's arguments for one run."""
+    input, output = run_files_of("find_fixed_points", wildcards)
+    options = cli_options(task_settings(wildcards.task, "fixed_points"))
+    memory = cli_options(task_settings(wildcards.task, "memory"))
+    return (
+        f"--model {input.model} --data {input.data} --seed {wildcards.seed} --out {output.fixed_points} "
+        f"{options} {memory}"
+    )
+
+
+def topology_args(wildcards):
+    """topology.py's arguments for one run."""
+    input, output = run_files_of("topology", wildcards)
+    options = cli_options(task_settings(wildcards.task, "topology"))
+    return f"--model {input.model} --fixed-points {input.fixed_points} --out {output.graph} {options}"
+
+
+def continuation_args(wildcards):
+    """continuation.py's arguments for one run."""
+    input, output = run_files_of("continuation", wildcards)
+    options = cli_options(task_settings(wildcards.task, "continuation"))
+    return f"--model {input.model} --fixed-points {input.fixed_points} --out {output.continuation} {options}"
+
+
+def plot_run_args(wildcards):
+    """plot_run.py's arguments for one run."""
+    input, output = run_files_of("plot_run", wildcards)
+    return (
+        f"--model {input.model} --fixed-points {input.fixed_points} --graph {input.graph} "
+        f"--continuation {input.continuation} {run_figure_options(output)}"
+    )
+
+
+RUN_ARGS = {
+    "generate_data": generate_data_args,
+    "train": train_args,
+    "find_fixed_points": find_fixed_points_args,
+    "topology": topology_args,
+    "continuation": continuation_args,
+    "plot_run": plot_run_args,
+}
+
+
+class RunJob(NamedTuple):
+    """What the per-run rule's job of one run would have: files, log, benchmark file, script arguments."""
+
+    input: RunFiles
+    output: RunFiles
+    log: str
+    benchmark: str
+    args: str
+
+
+def batch_jobs(rule_name, task, arch, seeds):
+    """The `RunJob` of ``rule_name`` for each run (task, arch, seed) of ``seeds``."""
+    proxy = getattr(rules, rule_name)
+    jobs = []
+    for seed in seeds:
+        run = RunFiles(task=task, arch=arch, seed=str(seed))
+        log, benchmark = (str(path).format(**run) for path in (proxy.log[0], proxy.benchmark))
+        jobs.append(RunJob(*run_files_of(rule_name, run), log, benchmark, RUN_ARGS[rule_name](run)))
+    return jobs
 
 
 def run_dirs():
@@ -206,22 +335,22 @@ def run_figure_key(name, suffix):
     return name if suffix == "png" else f"{name}_{suffix}"
 
 
-def run_figure_outputs():
+def run_figure_outputs(task="{task}", arch="{arch}", seed="{seed}"):
     """The outputs of plot_run: every figure as PNG (in the report, captioned) and in the config's
-    other ``run_figure_formats``."""
+    other ``run_figure_formats``; for the rule's wildcards, or for one run (a job of several runs)."""
     outputs = {}
     for name, (caption, label, _) in RUN_FIGURES.items():
-        path = f"results/{{task}}/{{arch}}/seed{{seed}}/{name}"
-        labels = {"seed": "{seed}", "figure": label}
+        path = f"{RUN_DIR.format(task=task, arch=arch, seed=seed)}/{name}"
+        labels = {"seed": seed, "figure": label}
         outputs[name] = report(
-            f"{path}.png", caption=f"../report/{caption}", category="{task}", subcategory="{arch}", labels=labels
+            f"{path}.png", caption=f"../report/{caption}", category=task, subcategory=arch, labels=labels
         )
         for suffix in run_figure_suffixes()[1:]:
             outputs[run_figure_key(name, suffix)] = f"{path}.{suffix}"
     return outputs
 
 
-def run_figure_options(wildcards, output):
+def run_figure_options(output):
     """plot_run's ``--out-*`` options: each figure's files, PNG first."""
     return " ".join(
         f"{option} " + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in run_figure_suffixes())

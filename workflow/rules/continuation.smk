@@ -12,10 +12,8 @@ rule continuation:
         "run"  # one Slurm job per run: data -> train -> fixed points -> continuation, plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(30),
+        **run_resources("continuation"),
     params:
-        options=section_options("continuation"),
+        args=continuation_args,
     shell:
-        "python workflow/scripts/continuation.py --model {input.model} --fixed-points {input.fixed_points} "
-        "--out {output.continuation} {params.options} > {log} 2>&1"
+        "python workflow/scripts/continuation.py {params.args} > {log} 2>&1"

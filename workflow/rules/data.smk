@@ -9,11 +9,8 @@ rule generate_data:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(1000),
-        runtime=attempt_scaled(5),
+        **run_resources("generate_data"),
     params:
-        n_bits=lookup(dpath="tasks/{task}/n_bits", within=config),
-        options=section_options("data"),
+        args=generate_data_args,
     shell:
-        "python workflow/scripts/generate_data.py --n-bits {params.n_bits} --seed {wildcards.seed} "
-        "--out {output.data} {params.options} > {log} 2>&1"
+        "python workflow/scripts/generate_data.py {params.args} > {log} 2>&1"

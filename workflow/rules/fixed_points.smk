@@ -12,11 +12,8 @@ rule find_fixed_points:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(30),
+        **run_resources("find_fixed_points"),
     params:
-        options=section_options("fixed_points"),
-        memory=section_options("memory"),
+        args=find_fixed_points_args,
     shell:
-        "python workflow/scripts/find_fixed_points.py --model {input.model} --data {input.data} "
-        "--seed {wildcards.seed} --out {output.fixed_points} {params.options} {params.memory} > {log} 2>&1"
+        "python workflow/scripts/find_fixed_points.py {params.args} > {log} 2>&1"

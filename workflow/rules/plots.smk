@@ -17,10 +17,8 @@ rule plot_run:
         "run"  # one Slurm job per run: data -> train -> fixed points -> graph, continuation -> plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(1000),
-        runtime=attempt_scaled(10),
+        **run_resources("plot_run"),
     params:
-        figures=run_figure_options,
+        args=plot_run_args,
     shell:
-        "python workflow/scripts/plot_run.py --model {input.model} --fixed-points {input.fixed_points} "
-        "--graph {input.graph} --continuation {input.continuation} {params.figures} > {log} 2>&1"
+        "python workflow/scripts/plot_run.py {params.args} > {log} 2>&1"

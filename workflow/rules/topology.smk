@@ -12,10 +12,8 @@ rule topology:
         "run"  # one Slurm job per run: data -> train -> fixed points -> topology, plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(30),
+        **run_resources("topology"),
     params:
-        options=section_options("topology"),
+        args=topology_args,
     shell:
-        "python workflow/scripts/topology.py --model {input.model} --fixed-points {input.fixed_points} "
-        "--out {output.graph} {params.options} > {log} 2>&1"
+        "python workflow/scripts/topology.py {params.args} > {log} 2>&1"

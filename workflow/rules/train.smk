@@ -11,11 +11,8 @@ rule train:
         "run"  # one Slurm job per run: data -> train -> fixed points -> plots
     threads: 1
     resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(30),
+        **run_resources("train"),
     params:
-        n_hidden=lookup(dpath="tasks/{task}/n_hidden", within=config),
-        options=section_options("training"),
+        args=train_args,
     shell:
-        "python workflow/scripts/train.py --data {input.data} --rnn-type {wildcards.arch} "
-        "--n-hidden {params.n_hidden} --seed {wildcards.seed} --out {output.model} {params.options} > {log} 2>&1"
+        "python workflow/scripts/train.py {params.args} > {log} 2>&1"
