@@ -1,7 +1,8 @@
 """Where a sweep job's time goes, by phase, and one run as cold processes against the seed's pipeline.
 
-1. A small sweep (config.yaml restricted to ``--seeds``, default 0 and 1: six runs) runs once in a
-   temporary copy of the workflow, which makes every job's inputs and fills the compilation cache.
+1. A small sweep (config.yaml restricted to ``--seeds``, default 0 and 1: six runs, with one job per run
+   and stage, ``runs_per_job: 1``) runs once in a temporary copy of the workflow, which makes every job's
+   inputs and fills the compilation cache.
 2. Every job of those runs then runs again as Snakemake runs it (the exact command of ``snakemake -n
    -p``, its environment) but under bench/job_probe.py, which splits its time into: process start and
    exit (the wall time outside the script), imports, compilation (JAX tracing, lowering, and XLA
@@ -51,9 +52,10 @@ RULE_ORDER = ("generate_data", "train", "find_fixed_points", "topology", "contin
 
 
 def make_sweep(seeds: list[int], work: Path) -> None:
-    """The default sweep restricted to ``seeds``, run once in ``work`` (inputs of every job, cache filled)."""
+    """The default sweep restricted to ``seeds``, one job per run and stage, run once in ``work`` (inputs of
+    every job, cache filled)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    copy_workflow(ROOT, {**config, "seeds": seeds}, work)
+    copy_workflow(ROOT, {**config, "seeds": seeds, "runs_per_job": 1}, work)
     result = subprocess.run(["snakemake", "--cores", "2", "--quiet", "rules"], cwd=work, env=job_environment(2),
                             capture_output=True, text=True)
     if result.returncode:

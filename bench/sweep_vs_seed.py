@@ -6,8 +6,8 @@ interval certificate), saddle–attractor graph, continuation and six figures (`
 PNG by default), and the summary. The seed's: ``bench/compare_seed/seed_runner.py`` (canns 1.5.0, its
 venv) for every run of the same config — data, training, fixed points and the tutorial's two PCA
 figures — N processes at a time.
-With ``--runs-per-process K``, also the sweep's own job commands (from Snakemake's dry run) with K runs of
-one task per process and no Snakemake (``bench/task_runner.py``): what several runs per process would save.
+With ``--runs-per-job K``, also the same sweep with the config's ``runs_per_job: K`` (the workflow's jobs of
+K runs of one stage each, docs/sweep.md), alternately.
 Every side gets the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
 ``MPLBACKEND=Agg``), so N processes use the N cores without oversubscription.
 
@@ -22,8 +22,8 @@ the machine (``nproc``, the CPU model) and the load average before and after.
     python bench/sweep_vs_seed.py --keep /tmp/sweep --repeats 1  # keep our results/ (bench/compare_results.py)
     git worktree add /tmp/prev REV && python bench/sweep_vs_seed.py --previous /tmp/prev --keep-previous /tmp/old
                                                                  # also an earlier revision, alternately
-    python bench/sweep_vs_seed.py --runs-per-process 5           # also the same jobs, 5 runs of a task per
-                                                                 # process (bench/task_runner.py), alternately
+    python bench/sweep_vs_seed.py --runs-per-job 5               # also the sweep with runs_per_job: 5,
+                                                                 # alternately
 
 With ``--seed-runs K`` only the first K runs of each task go through the seed's pipeline (ours always
 runs the whole sweep) and the seed's total is extrapolated as (its measured time) × (all runs / K),
@@ -109,15 +109,16 @@ def own_cpu_monitor(pid: int, out: dict, stop: threading.Event) -> None:
         pass
 
 
-def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT) -> dict:
-    """The whole sweep of ``config`` from an empty results/ in a temporary copy of the workflow of ``root``
-    (this checkout, or one of an earlier revision, whose ``src`` the jobs then import)."""
+def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT, overrides: dict | None = None) -> dict:
+    """The whole sweep of ``config`` (with ``overrides`` of its top-level keys) from an empty results/ in a
+    temporary copy of the workflow of ``root`` (this checkout, or one of an earlier revision, whose ``src``
+    the jobs then import)."""
     work = Path(tempfile.mkdtemp(prefix="sweep_vs_seed_"))
     env = job_environment(cores)
     if root != ROOT:
         env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), *filter(None, [env.get("PYTHONPATH")])])
     try:
-        copy_workflow(root, yaml.safe_load(config.read_text()), work)
+        copy_workflow(root, {**yaml.safe_load(config.read_text()), **(overrides or {})}, work)
         cpu0, start = children_cpu(), time.perf_counter()
         with open(work / "snakemake.out", "w") as log:
             process = subprocess.Popen(["snakemake", "--cores", str(cores), "--quiet", "rules"], cwd=work,
@@ -143,10 +144,6 @@ def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT) -> 
         shutil.rmtree(work, ignore_errors=True)
 
 
-# The order of a run's stages (the rules of workflow/rules/, by their scripts): each needs only earlier ones.
-STAGES = ("generate_data", "train", "find_fixed_points", "topology", "continuation", "plot_run")
-
-
 def dry_run_commands(work: Path, env: dict, *options: str) -> list[str]:
     """The shell command of every job Snakemake would run in ``work`` (``--dry-run --printshellcmds``, plus
     ``options``), as the jobs run it: ``python workflow/scripts/NAME.py ARGS > LOG 2>&1``."""
@@ -154,65 +151,6 @@ def dry_run_commands(work: Path, env: dict, *options: str) -> list[str]:
                              env=env, capture_output=True, text=True, check=True).stdout
     return [line.strip().removeprefix("Shell command: ") for line in dry_run.splitlines()
             if line.strip().removeprefix("Shell command: ").startswith("python workflow/scripts/")]
-
-
-def batched_jobs(work: Path, env: dict, runs_per_process: int) -> tuple[list[list[str]], str]:
-    """The shell commands of the sweep in ``work`` (Snakemake's dry run) in batches of ``runs_per_process``
-    runs of one task and architecture (seeds in config order), each batch run by run in stage order; and
-    the aggregate's command."""
-    commands = dry_run_commands(work, env)
-    config = yaml.safe_load((work / "config.yaml").read_text())
-    position = {int(seed): k for k, seed in enumerate(config["seeds"])}
-    batches, aggregate = {}, None
-    for command in commands:
-        stage = command.split()[1].removeprefix("workflow/scripts/").removesuffix(".py")
-        if stage == "aggregate":
-            aggregate = command
-            continue
-        if stage not in STAGES:
-            raise SystemExit(f"error: a job of an unknown stage {stage!r}: {command}")
-        task, arch, seed = command.split(" results/", 1)[1].split("/")[:3]
-        k = position[int(seed.removeprefix("seed"))]
-        batches.setdefault((task, arch, k // runs_per_process), []).append(((k, STAGES.index(stage)), command))
-    if aggregate is None:
-        raise SystemExit("error: the dry run lists no aggregate job (is results/ empty?)")
-    return [[command for _, command in sorted(jobs)] for jobs in batches.values()], aggregate
-
-
-def run_batched(config: Path, cores: int, runs_per_process: int, keep: Path | None) -> dict:
-    """The jobs of the whole sweep with ``runs_per_process`` runs per process (bench/task_runner.py runs a
-    batch's jobs in one process), ``cores`` processes at a time, then the aggregate; the same scripts and
-    arguments as the sweep's jobs, and the environment common.smk gives them, without Snakemake."""
-    work = Path(tempfile.mkdtemp(prefix="batched_"))
-    env = job_environment(cores)
-    cache = yaml.safe_load(config.read_text()).get("jax_cache_dir", "results/.jax_cache")
-    if cache:               # as job_environment() of workflow/rules/common.smk
-        env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
-    try:
-        copy_workflow(ROOT, yaml.safe_load(config.read_text()), work)
-        batches, aggregate = batched_jobs(work, env, runs_per_process)
-
-        def one(k: int) -> None:
-            jobs = work / f"batch{k}.jobs.json"
-            jobs.write_text(json.dumps(batches[k]))
-            subprocess.run([sys.executable, str(ROOT / "bench" / "task_runner.py"), str(jobs)], cwd=work, env=env,
-                           check=True)
-
-        cpu0, start = children_cpu(), time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(cores) as pool:
-            list(pool.map(one, range(len(batches))))
-        subprocess.run(aggregate, shell=True, cwd=work, env=env, check=True)
-        wall, cpu = time.perf_counter() - start, children_cpu() - cpu0
-        keep_results(work, keep)
-        stages = {}
-        for times in sorted(work.glob("batch*.jobs.times.json")):
-            for stage, seconds in json.loads(times.read_text()):
-                stages[stage] = stages.get(stage, 0.0) + seconds
-        return {"wall_s": wall, "cpu_s": cpu, "n_processes": len(batches) + 1, "runs_per_process": runs_per_process,
-                "stage_s": stages}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def copy_workflow(root: Path, config: dict, work: Path) -> None:
@@ -303,24 +241,19 @@ def report(record: dict) -> str:
                      f"Snakemake itself {med(previous, 'snakemake_cpu_s'):.1f} CPU s |")
     batched = record.get("batched") or []
     if batched:
-        lines.append(f"| the same jobs, {batched[0]['runs_per_process']} runs per process | {len(batched)} | "
-                     f"{record['n_runs_all']} | {each(batched)} | {med(batched, 'wall_s'):.1f} | "
-                     f"{med(batched, 'cpu_s'):.1f} | {batched[0]['n_processes']} processes (bench/task_runner.py), "
-                     f"no Snakemake |")
-        stages = batched[-1].get("stage_s") or {}
-        if stages:
-            lines.append("")
-            lines.append("Batched, wall seconds of each stage's jobs inside their processes (last repeat, all runs): "
-                         + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in stages.items())
-                         + f"; total {sum(stages.values()):.1f}")
+        lines.append(f"| ours, runs_per_job: {record['runs_per_job']} | {len(batched)} | {record['n_runs_all']} | "
+                     f"{each(batched)} | {med(batched, 'wall_s'):.1f} | {med(batched, 'cpu_s'):.1f} | "
+                     f"Snakemake itself {med(batched, 'snakemake_cpu_s'):.1f} CPU s |")
     lines.append("")
     if previous:
         lines.append(f"**previous / ours: {med(previous, 'wall_s') / med(ours, 'wall_s'):.2f}× (wall), "
                      f"{med(previous, 'cpu_s') / med(ours, 'cpu_s'):.2f}× (CPU)**")
         lines.append("")
     if batched:
-        lines.append(f"**ours / batched: {med(ours, 'wall_s') / med(batched, 'wall_s'):.2f}× (wall), "
-                     f"{med(ours, 'cpu_s') / med(batched, 'cpu_s'):.2f}× (CPU); seed / batched: "
+        lines.append(f"**ours / runs_per_job {record['runs_per_job']}: "
+                     f"{med(ours, 'wall_s') / med(batched, 'wall_s'):.2f}× (wall), "
+                     f"{med(ours, 'cpu_s') / med(batched, 'cpu_s'):.2f}× (CPU); "
+                     f"seed / runs_per_job {record['runs_per_job']}: "
                      f"{med(seed, 'wall_s') * factor / med(batched, 'wall_s'):.2f}× (wall), "
                      f"{med(seed, 'cpu_s') * factor / med(batched, 'cpu_s'):.2f}× (CPU)**"
                      + (" — the seed's side extrapolated" if factor != 1 else ""))
@@ -359,15 +292,15 @@ def main(argv=None) -> int:
                         help="also run the sweep of this checkout of an earlier revision (git worktree add DIR REV) "
                              "with its own config.yaml, as many times as ours, alternately")
     parser.add_argument("--keep-previous", type=Path, default=None, help="copy its last results/ here")
-    parser.add_argument("--runs-per-process", type=int, default=0, metavar="K",
-                        help="also run the sweep's jobs with K runs (of one task) per process (bench/task_runner.py), "
-                             "as many times as ours, alternately: what several runs per process would save")
+    parser.add_argument("--runs-per-job", type=int, default=0, metavar="K",
+                        help="also run the sweep with runs_per_job: K (jobs of K runs of a stage), as many times as "
+                             "ours, alternately")
     parser.add_argument("--keep-batched", type=Path, default=None, help="copy its last results/ here")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
     args = parser.parse_args(argv)
-    if args.runs_per_process < 0:
-        parser.error(f"--runs-per-process {args.runs_per_process}: expected a number of runs >= 1 (0: no batched side)")
+    if args.runs_per_job < 0:
+        parser.error(f"--runs-per-job {args.runs_per_job}: expected a number of runs >= 1 (0: no such side)")
     if args.report:
         print(report(json.loads(args.report.read_text())))
         return 0
@@ -377,12 +310,12 @@ def main(argv=None) -> int:
     n_all = len(seed_runs(config, None))
     runs = seed_runs(config, args.seed_runs)
     record = {"cores": args.cores, "n_runs_all": n_all, "ours": [], "seed": [], "previous": [], "batched": [],
-              "previous_dir": str(args.previous or "")}
+              "previous_dir": str(args.previous or ""), "runs_per_job": args.runs_per_job}
     load_before, started = loadavg(), datetime.datetime.now().isoformat(timespec="minutes")
     order = (["ours", "previous", "batched"]
              + ["seed", "ours", "previous", "batched"] * max(args.seed_repeats, args.repeats - 1))
     counts = {"ours": args.repeats, "seed": args.seed_repeats, "previous": args.repeats if args.previous else 0,
-              "batched": args.repeats if args.runs_per_process else 0}
+              "batched": args.repeats if args.runs_per_job else 0}
     for side in order:
         if len(record[side]) >= counts[side]:
             continue
@@ -391,7 +324,7 @@ def main(argv=None) -> int:
         result = (run_ours(args.config, args.cores, args.keep) if side == "ours" else
                   run_ours(args.previous / "config.yaml", args.cores, args.keep_previous, args.previous)
                   if side == "previous" else
-                  run_batched(args.config, args.cores, args.runs_per_process, args.keep_batched)
+                  run_ours(args.config, args.cores, args.keep_batched, overrides={"runs_per_job": args.runs_per_job})
                   if side == "batched" else
                   run_seed(runs, args.cores))
         print(f"[sweep_vs_seed] {side}: {result['wall_s']:.1f} s wall, {result['cpu_s']:.1f} s CPU", file=sys.stderr,
