@@ -52,13 +52,15 @@ def slurm_unreachable_reason():
     return None
 
 
-def workdir(path: Path) -> Path:
-    """A copy of the workflow in ``path``, with the tiny sweep as its config.yaml."""
+def workdir(path: Path, runs_per_job: int = 1) -> Path:
+    """A copy of the workflow in ``path``, with the tiny sweep as its config.yaml (``runs_per_job`` runs of a
+    task per job)."""
     path.mkdir()
     shutil.copy(REPO / "Snakefile", path / "Snakefile")
     shutil.copytree(REPO / "workflow", path / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     (path / "profiles").symlink_to("workflow/profiles")
-    shutil.copy(TINY_CONFIG, path / "config.yaml")
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    (path / "config.yaml").write_text(yaml.safe_dump({**config, "runs_per_job": runs_per_job}))
     return path
 
 
@@ -130,11 +132,14 @@ def assert_same_file(local: Path, cluster: Path, name: str):
         assert local.read_bytes() == cluster.read_bytes(), f"{name}: bytes differ between local and Slurm run"
 
 
-def test_sweep_on_slurm_equals_local_run(tmp_path):
+@pytest.mark.parametrize("runs_per_job", [1, 2])
+def test_sweep_on_slurm_equals_local_run(tmp_path, runs_per_job):
+    """The cluster's sweep with one job per run and stage, or with both seeds in one job per stage
+    (runs_per_job 2), equals the local per-run sweep; either way each group of runs is one Slurm job."""
     reason = slurm_unreachable_reason()
     if reason:
         pytest.skip(reason)
-    local, cluster = workdir(tmp_path / "local"), workdir(tmp_path / "slurm")
+    local, cluster = workdir(tmp_path / "local"), workdir(tmp_path / "slurm", runs_per_job)
     # both at once: the Slurm run spends much of its time waiting for the queue and status checks
     cluster_run = start_snakemake(cluster, "--workflow-profile", "workflow/profiles/slurm",
                                   "--slurm-init-seconds-before-status-checks", "5")
@@ -146,14 +151,15 @@ def test_sweep_on_slurm_equals_local_run(tmp_path):
     succeeded(*local_status, "the local sweep")
     log = succeeded(*cluster_status, "the sweep through workflow/profiles/slurm")
 
-    # one Slurm job per run (the grouped data -> train -> fixed points -> plots chain), all completed
+    # one Slurm job per group of runs (the grouped data -> train -> fixed points -> plots chain), all completed
     sweep = yaml.safe_load(TINY_CONFIG.read_text())
     n_runs = len(sweep["tasks"]) * len(sweep["architectures"]) * len(sweep["seeds"])
+    assert n_runs % runs_per_job == 0
     group_jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: [^)]*/group_run", log)
-    assert n_runs > 0 and len(group_jobs) == n_runs, log[-6000:]
+    assert n_runs > 0 and len(group_jobs) == n_runs // runs_per_job, log[-6000:]
     states = subprocess.run(["sacct", "--noheader", "--parsable2", "-X", "--format=State", "-j",
                              ",".join(group_jobs)], capture_output=True, text=True, timeout=60).stdout.split()
-    assert states == ["COMPLETED"] * n_runs
+    assert states == ["COMPLETED"] * len(group_jobs)
 
     names = outputs(local / "results")
     assert names == outputs(cluster / "results")
