@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -162,3 +164,10 @@ def corrupt(blob: bytes, data) -> bytes:
         i = data.draw(st.integers(0, len(blob) - 1), label="offset")
         blob[i] ^= data.draw(st.integers(1, 255), label="mask")
     return bytes(blob)
+
+
+def report_variable(html: str, name: str):
+    """The JSON value (object, array or string) of ``var <name> = ...`` in a Snakemake report's script."""
+    match = re.search(rf"^\s*var {name} = (?=[{{\[\"])", html, re.M)
+    assert match, f"report has no variable {name}"
+    return json.JSONDecoder().raw_decode(html, match.end())[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import json
 import re
 
 import pytest
@@ -15,6 +14,7 @@ from fixedpoints.branches import load_continuation
 from fixedpoints.plotting.bifurcation import plot_bifurcation
 from fixedpoints.plotting.graph import plot_graph_run
 from fixedpoints.plotting.run import run_title
+from reliability_support import report_variable
 
 SUMMARY_FIGURES = ("stable_counts", "saddle_index", "training_curves", "topology_classes")
 RUN_FIGURES = {"fixed_points": "main", "readout": "readout", "pca_2d": "pca_2d", "pca_3d": "pca_3d",   # file: view
@@ -30,13 +30,6 @@ def sweep(tiny_sweep):
     runs = [(task, arch, seed) for task in config["tasks"] for arch in config["architectures"]
             for seed in config["seeds"]]
     return workdir, runs
-
-
-def report_variable(html: str, name: str):
-    """The JSON value (object, array or string) of ``var <name> = ...`` in the report's script."""
-    match = re.search(rf"^\s*var {name} = (?=[{{\[\"])", html, re.M)
-    assert match, f"report has no variable {name}"
-    return json.JSONDecoder().raw_decode(html, match.end())[0]
 
 
 def test_report_contains_every_figure_grouped_and_captioned(sweep):
@@ -58,8 +51,9 @@ def test_report_contains_every_figure_grouped_and_captioned(sweep):
         assert len(caption) > 200 and "System Message" not in caption and "{{" not in caption
     for t, a, s in runs:
         for name in RUN_FIGURES:
-            caption = results[f"results/{t}/{a}/seed{s}/{name}.png"]["caption"]
-            assert f"task <strong>{t}</strong>\n(seed {s})" in caption, name
+            entry = results[f"results/{t}/{a}/seed{s}/{name}.png"]
+            assert f"{a} network of task <strong>{t}</strong>" in " ".join(entry["caption"].split()), name
+            assert entry["labels"]["seed"] == str(s), name
         # the main figure's caption names the view its task uses (2 bits: PCA)
         assert "PCA 2D view" in results[f"results/{t}/{a}/seed{s}/fixed_points.png"]["caption"]
     assert "results/summary/runs.csv" in categories["summary"]["all runs"]

@@ -30,7 +30,7 @@ from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
 from fixedpoints.topology import COLUMNS as GRAPH_COLUMNS
 from fixedpoints.topology import run_columns
-from reliability_support import h5_contents, make_workdir
+from reliability_support import h5_contents, make_workdir, report_variable
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
@@ -320,6 +320,14 @@ def test_jobs_of_several_runs_write_the_per_run_sweeps_files_bit_for_bit(sweep, 
         assert "epoch" in (new / "logs" / "train" / f"{part}.log").read_text()
         assert "fixed points" in (new / "logs" / "find_fixed_points" / f"{part}.log").read_text()
     assert planned_jobs(batched) == []
+    report = snakemake(batched, "--report", "results/report.html")          # captions and labels need no wildcards
+    assert report.returncode == 0, report.stderr[-3000:]
+    figures = report_variable((batched / "results" / "report.html").read_text(), "results")
+    for task, arch, seed in run_dirs(batched, config):
+        for name in ("fixed_points", "readout", "pca_2d", "pca_3d", "graph", "bifurcation"):
+            entry = figures[f"results/{task}/{arch}/seed{seed}/{name}.png"]
+            assert entry["labels"]["seed"] == str(seed)
+            assert f"{arch} network of task <strong>{task}</strong>" in " ".join(entry["caption"].split())
     changed = {**config, "runs_per_job": 2, "training": {**config["training"], "max_epochs": 999}}
     (tmp_path / "changed.yaml").write_text(yaml.safe_dump(changed))
     assert planned_jobs(batched, "--configfile", str(tmp_path / "changed.yaml")) == sorted(

@@ -30,6 +30,8 @@ for number, (task, arch, seeds) in enumerate(run_batches()):
                 **run_resources(rule_name, len(seeds)),
             params:
                 script=f"workflow/scripts/{rule_name}.py",
+                task=task,  # task and arch: for the report's captions (workflow/report/)
+                arch=arch,
                 runs=json.dumps([{"args": job.args, "log": job.log, "benchmark": job.benchmark} for job in jobs]),
             shell:
                 "python workflow/scripts/run_batch.py {params.script} {params.runs:q} > {log.batch} 2>&1"

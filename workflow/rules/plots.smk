@@ -20,5 +20,7 @@ rule plot_run:
         **run_resources("plot_run"),
     params:
         args=plot_run_args,
+        task="{task}",  # task and arch: for the report's captions (workflow/report/)
+        arch="{arch}",
     shell:
         "python workflow/scripts/plot_run.py {params.args} > {log} 2>&1"
