@@ -30,7 +30,7 @@ from fixedpoints.memory import load_memories
 from fixedpoints.summary import read_runs_csv
 from fixedpoints.topology import COLUMNS as GRAPH_COLUMNS
 from fixedpoints.topology import run_columns
-from reliability_support import h5_contents, make_workdir, report_variable
+from reliability_support import h5_contents, kill_group, make_workdir, report_variable, start_snakemake, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_CONFIG = ROOT / "tests" / "sweep" / "config.yaml"
@@ -293,14 +293,26 @@ def sweep_files(results):
 
 
 def test_jobs_of_several_runs_write_the_per_run_sweeps_files_bit_for_bit(sweep, tmp_path):
-    """The tiny sweep again with runs_per_job 2 (both seeds in one job per stage): every HDF5 file, figure
-    and table equals the per-run sweep's (wall times aside); each run keeps its own log and benchmark file;
-    then nothing is left to do, and a changed training setting reruns the jobs from training on."""
+    """The tiny sweep again with runs_per_job 2 (both seeds in one job per stage), killed while its training
+    job is on the second run, then resumed: every HDF5 file, figure and table equals the per-run sweep's
+    (wall times aside); each run keeps its own log and benchmark file; then nothing is left to do, and a
+    changed training setting reruns the jobs from training on."""
     workdir, config = sweep
     batched = make_workdir(tmp_path / "batched", {**config, "runs_per_job": 2})
+    first_model, second_log = (batched / "results" / "2bit" / "tanh" / "seed0" / "model.h5",
+                               batched / "results" / "logs" / "train" / "2bit" / "tanh" / "seed1.log")
+    killed = start_snakemake(batched)
+    assert wait_for(lambda: second_log.is_file() and "epoch" in second_log.read_text(), 300, killed), \
+        (batched / "snakemake_outer.log").read_text()[-3000:]
+    kill_group(killed)
+    # the job's first run had finished its model: the resumed sweep trains it again (the job was incomplete)
+    assert first_model.is_file() and not list((batched / "results").rglob("*.tmp"))
+    killed_model = first_model.stat().st_mtime_ns
+    assert snakemake(batched, "--unlock").returncode == 0
     result = snakemake(batched, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
-    assert job_counts(result.stderr) == {**{f"{rule}_batch0": 1 for rule in RUN_RULES}, "aggregate": 1, "all": 1}
+    assert first_model.stat().st_mtime_ns != killed_model
+    assert job_counts(result.stderr) == {**{f"{rule}_batch0": 1 for rule in RUN_RULES[1:]}, "aggregate": 1, "all": 1}
     old, new = workdir / "results", batched / "results"
     assert sweep_files(new) == sweep_files(old)
     for name in sweep_files(old):
