@@ -65,3 +65,22 @@ def test_a_malformed_list_of_runs_is_refused_with_one_line(tmp_path):
                                 env=snakemake_env(), capture_output=True, text=True, timeout=120)
         assert result.returncode == 1 and result.stderr.strip().startswith(needle), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_bug_leaves_its_traceback_in_the_runs_log_and_an_exit_message_is_kept(tmp_path):
+    """A script that raises (a bug, not bad input) or exits with a message: as its own process would, the
+    traceback or the message goes to the run's log; the job's output keeps its one error line."""
+    script = tmp_path / "odd.py"
+    script.write_text("def main(argv):\n"
+                      "    if argv == ['bug']:\n        raise RuntimeError('boom')\n"
+                      "    raise SystemExit('error: told to stop')\n")
+    for arg, needles in (("bug", ["Traceback", "RuntimeError: boom"]), ("stop", ["error: told to stop"])):
+        spec = json.dumps([{"args": arg, "log": str(tmp_path / f"{arg}.log"), "benchmark": str(tmp_path / "b.tsv")}])
+        result = subprocess.run([sys.executable, str(RUNNER), str(script), spec], cwd=tmp_path, env=snakemake_env(),
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+            f"error: odd.py failed (exit 1) for run 1/1; its log: {tmp_path / f'{arg}.log'}"]
+        log = (tmp_path / f"{arg}.log").read_text()
+        assert all(needle in log for needle in needles), log
+        assert not (tmp_path / "b.tsv").exists()

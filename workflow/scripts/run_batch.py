@@ -46,6 +46,7 @@ def script_main(path: str):
 @contextlib.contextmanager
 def output_to(log: str):
     """Send this process's stdout and stderr (file descriptors 1 and 2) to ``log`` inside the block."""
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -74,8 +75,11 @@ def run_one(main, args: list[str]) -> int:
     """``main(args)`` as the script's ``__main__`` runs it; its exit code (a traceback goes to stderr)."""
     try:
         return run_script(main, args)
-    except SystemExit as stop:            # argparse's refusal (its message is already on stderr)
-        return stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    except SystemExit as stop:            # argparse's refusal (its message is already on stderr), or exit()
+        if isinstance(stop.code, int) or stop.code is None:
+            return stop.code or 0
+        print(stop.code, file=sys.stderr)  # as the interpreter does with a message it exits on
+        return 1
     except Exception:                     # a bug, not bad input: its traceback in the run's log
         traceback.print_exc()
         return 1
