@@ -20,6 +20,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,11 +127,36 @@ def h5_contents(path: Path, ignore_attrs=TIMING_ATTRS) -> dict:
 
 
 def result_files(workdir: Path) -> list[Path]:
-    """The final output files of a sweep (relative paths): run files and the summary, no logs."""
+    """The final output files of a sweep (relative paths): run files and the summary; no logs, and not
+    ``results/report.html``, which ``snakemake --report`` writes afterwards."""
     results = workdir / "results"
     return sorted(p.relative_to(workdir) for p in results.rglob("*")
                   if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks", ".jax_cache")
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and p != results / "report.html")
+
+
+def runs_table_without_times(path: Path) -> pd.DataFrame:
+    """``runs.csv`` as strings, without its wall-time columns."""
+    table = pd.read_csv(path, keep_default_na=False, dtype=str)
+    return table[[c for c in table.columns if not c.startswith("wall_s")]]
+
+
+def assert_same_outputs(expected: Path, actual: Path) -> None:
+    """The same final files; HDF5 datasets and attributes identical (wall times aside); figures and the
+    runs table (wall-time columns aside) identical byte for byte."""
+    files = result_files(expected)
+    assert files and result_files(actual) == files
+    for name in files:
+        a, b = expected / name, actual / name
+        if name.suffix == ".h5":
+            ca, cb = h5_contents(a), h5_contents(b)
+            assert ca.keys() == cb.keys(), name
+            different = [key for key in ca if ca[key] != cb[key]]
+            assert not different, f"{name}: {different[:5]}"
+        elif name.name == "runs.csv":
+            pd.testing.assert_frame_equal(runs_table_without_times(a), runs_table_without_times(b))
+        else:
+            assert a.read_bytes() == b.read_bytes(), f"{name} differs"
 
 
 def stray_temporaries(workdir: Path) -> list[Path]:

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reliability_support import (fast_config, flip_inside_dataset, h5_contents, kill_group, make_workdir,
-                                 result_files, run_snakemake, start_snakemake, wait_for)
+from reliability_support import (assert_same_outputs, fast_config, flip_inside_dataset, h5_contents, kill_group,
+                                 make_workdir, result_files, run_snakemake, start_snakemake, wait_for)
 
 pytestmark = pytest.mark.slow
 
@@ -64,29 +64,6 @@ def reference(tmp_path_factory):
     workdir = make_workdir(tmp_path_factory.mktemp("reference"), CONFIG)
     sweep(workdir, cores=2)
     return workdir
-
-
-def runs_table_without_times(path: Path) -> pd.DataFrame:
-    table = pd.read_csv(path, keep_default_na=False, dtype=str)
-    return table[[c for c in table.columns if not c.startswith("wall_s")]]
-
-
-def assert_same_outputs(expected: Path, actual: Path) -> None:
-    """The same final files; HDF5 datasets and attributes identical (wall times aside); figures and the
-    runs table (wall-time columns aside) identical byte for byte."""
-    files = result_files(expected)
-    assert files and result_files(actual) == files
-    for name in files:
-        a, b = expected / name, actual / name
-        if name.suffix == ".h5":
-            ca, cb = h5_contents(a), h5_contents(b)
-            assert ca.keys() == cb.keys(), name
-            different = [key for key in ca if ca[key] != cb[key]]
-            assert not different, f"{name}: {different[:5]}"
-        elif name.name == "runs.csv":
-            pd.testing.assert_frame_equal(runs_table_without_times(a), runs_table_without_times(b))
-        else:
-            assert a.read_bytes() == b.read_bytes(), f"{name} differs"
 
 
 def assert_no_partial_outputs(workdir: Path, but: tuple[Path, ...] = ()) -> None:
