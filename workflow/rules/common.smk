@@ -197,10 +197,12 @@ def run_files_of(rule_name, wildcards):
     """The named input and output files of per-run rule ``rule_name`` for the run of ``wildcards`` (task,
     arch, seed); a run's figures as plot_run declares them (in the report)."""
     proxy, run = getattr(rules, rule_name), dict(wildcards.items())
-    inputs = RunFiles({name: str(pattern).format(**run) for name, pattern in proxy.input.items()})
-    if rule_name == "plot_run":
-        return inputs, RunFiles(run_figure_outputs(**run))
-    return inputs, RunFiles({name: str(pattern).format(**run) for name, pattern in proxy.output.items()})
+
+    def for_run(patterns):
+        return RunFiles({name: str(pattern).format(**run) for name, pattern in patterns.items()})
+
+    outputs = RunFiles(run_figure_outputs(**run)) if rule_name == "plot_run" else for_run(proxy.output)
+    return for_run(proxy.input), outputs
 
 
 # The arguments of each per-run rule's script for one run. They are functions of the wildcards alone (the
