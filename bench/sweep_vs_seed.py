@@ -302,7 +302,11 @@ def main(argv=None) -> int:
     if args.runs_per_job < 0:
         parser.error(f"--runs-per-job {args.runs_per_job}: expected a number of runs >= 1 (0: no such side)")
     if args.report:
-        print(report(json.loads(args.report.read_text())))
+        record = json.loads(args.report.read_text())
+        if record.get("batched") and "runs_per_job" not in record:
+            parser.error(f"--report {args.report}: its batched side is bench/task_runner.py's (runs_per_process), "
+                         "written before revision ff66710; reprint it with that revision's sweep_vs_seed.py")
+        print(report(record))
         return 0
     if not os.access(SEED_PYTHON, os.X_OK):
         raise SystemExit(f"error: {SEED_PYTHON} missing; run bash {SEED_DIR / 'setup_env.sh'} first")
