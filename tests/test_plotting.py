@@ -638,6 +638,31 @@ def test_png_and_pdf_share_the_layout_of_the_first_format(tmp_path):
     assert both.get_layout_engine() is engine and (tmp_path / "c.png").read_bytes() == (tmp_path / "a.png").read_bytes()
 
 
+def test_png_drawn_once_has_the_bytes_of_savefig(tmp_path):
+    """save_figure draws a PNG once (the layout inside the draw) instead of savefig's two draws: same bytes
+    as Matplotlib's savefig for every kind of figure (2-D, 3-D, panels, legends, messages), and the figure
+    keeps its canvas and dpi."""
+    import io
+
+    import matplotlib
+    from PIL import Image
+
+    references = every_figure()
+    for name, fig in every_figure().items():
+        buffer = io.BytesIO()
+        with matplotlib.rc_context(plotting.PAPER_STYLE):
+            references[name].savefig(buffer, format="png", dpi=plotting.DPI, metadata={"Software": None})
+        canvas, dpi = fig.canvas, fig.dpi
+        path = plotting.save_figure(fig, tmp_path / f"{name}.png")
+        assert path.read_bytes() == buffer.getvalue(), name
+        assert fig.canvas is canvas and fig.dpi == dpi, name
+    small = plotting.plot_message("x")
+    plotting.save_figure(small, tmp_path / "small.png", dpi=50)
+    with Image.open(tmp_path / "small.png") as image:
+        assert image.size == tuple(round(50 * s) for s in small.get_size_inches())
+    assert small.dpi == plotting.DPI
+
+
 def test_save_figure_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"\.jpg"):
         plotting.save_figure(plotting.plot_message("x"), tmp_path / "a.jpg")

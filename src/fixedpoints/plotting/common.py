@@ -16,6 +16,8 @@ from pathlib import Path
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib import image as mpl_image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..io import atomic_path
@@ -26,7 +28,10 @@ PAPER_STYLE = {"font.size": FONT_SIZE, "axes.titlesize": 9, "axes.labelsize": FO
                "xtick.labelsize": FONT_SIZE, "ytick.labelsize": FONT_SIZE, "legend.fontsize": FONT_SIZE,
                "legend.title_fontsize": FONT_SIZE, "figure.titlesize": 10, "axes.unicode_minus": True,
                "lines.linewidth": 1.0, "axes.linewidth": 0.6, "xtick.major.width": 0.6,
-               "ytick.major.width": 0.6, "legend.frameon": False, "pdf.fonttype": 42, "svg.hashsalt": "fixedpoints"}
+               "ytick.major.width": 0.6, "legend.frameon": False, "pdf.fonttype": 42, "svg.hashsalt": "fixedpoints",
+               # savefig's defaults, whatever a user's matplotlibrc says (the PNGs never read them)
+               "savefig.facecolor": "auto", "savefig.edgecolor": "auto", "savefig.bbox": "standard",
+               "savefig.transparent": False}
 """The rc settings every figure is drawn under (see `paper_style`)."""
 
 STABLE_COLOR = "black"
@@ -96,6 +101,36 @@ _METADATA = {
 }
 
 
+def _savefig_bytes(fig: Figure, fmt: str, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+    return buffer.getvalue()
+
+
+def _png_bytes(fig: Figure, dpi: int) -> bytes:
+    """The figure as PNG at ``dpi``, drawn once: the bytes of ``fig.savefig(format="png")``.
+
+    Written by hand because `Figure.savefig` draws a figure that has a layout engine twice: once with
+    rendering switched off, to lay it out, then again to render it. The Agg canvas's own draw lays the
+    figure out inside its one draw, and Matplotlib's `~matplotlib.image.imsave` writes its pixels as
+    savefig does (tests compare the bytes): about a seventh less time per figure. The figure's canvas
+    and dpi are given back.
+    """
+    canvas_before, dpi_before = fig.canvas, fig.dpi
+    try:
+        fig.dpi = dpi
+        canvas = FigureCanvasAgg(fig)
+        canvas._is_saving = True        # as savefig: animated artists are drawn too
+        canvas.draw()
+        buffer = io.BytesIO()
+        mpl_image.imsave(buffer, canvas.buffer_rgba(), format="png", origin="upper", dpi=dpi,
+                         metadata=_METADATA["png"])
+        return buffer.getvalue()
+    finally:
+        fig.set_canvas(canvas_before)
+        fig.dpi = dpi_before
+
+
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
     """Write ``fig`` to ``path`` (.png, .pdf or .svg) reproducibly and atomically; return the path.
 
@@ -123,10 +158,8 @@ def save_figures(fig: Figure, paths: Sequence[str | os.PathLike], dpi: int = DPI
     try:
         for path, fmt in zip(paths, formats):
             if fmt not in rendered:
-                buffer = io.BytesIO()
                 with matplotlib.rc_context(PAPER_STYLE):
-                    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
-                rendered[fmt] = buffer.getvalue()
+                    rendered[fmt] = _png_bytes(fig, dpi) if fmt == "png" else _savefig_bytes(fig, fmt, dpi)
                 if engine is not None:
                     fig.set_layout_engine("none")
             with atomic_path(path) as tmp_path:
