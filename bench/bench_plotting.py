@@ -8,12 +8,14 @@ map with noise, as many as the default sweep's test set. Each configuration runs
 the configurations interleaved so that a change of machine load hits all of them alike.
 
 * ``script, 2 PNG``: ``plot_run.py --out-2d a.png --out-3d b.png`` (what the old rule wrote);
-* ``script, rule``: every output of the plot_run rule (4 figures as PNG and PDF);
+* ``script, 4 PNG``: the four state-space figures the plot_run rule writes (main figure, readout view,
+  PCA 2D and 3D) as the default sweep writes them, PNG (the rule's graph and bifurcation figures need a
+  run's graph.h5 and continuation.h5, which this closed-form run has not);
 * ``imports``: ``import fixedpoints.plotting, fixedpoints.fixed_points`` alone;
-* ``library``: `plot_run` and saving the rule's 8 files, in this process (imports done).
+* ``library``: `plot_run` and saving the 4 PNGs, in this process (imports done).
 
 With ``--baseline REV`` the same script of git revision REV (its ``src/`` and ``plot_run.py``,
-extracted with ``git archive``) runs beside, with its 2 PNGs, and the ratio is printed.
+extracted with ``git archive``) runs beside, with the same 2 and 4 PNGs, and the ratios are printed.
 
     python bench/bench_plotting.py [--repeats 5] [--baseline 1003fb5]
 """
@@ -88,11 +90,14 @@ def main() -> None:
         configs = {}
         if args.baseline:
             old = baseline_tree(args.baseline, tmp)
-            configs["baseline, 2 PNG"] = (old / SCRIPT, {**os.environ, "PYTHONPATH": str(old / "src")}, "2png")
+            old_env = {**os.environ, "PYTHONPATH": str(old / "src")}
+            configs["baseline, 2 PNG"] = (old / SCRIPT, old_env, "2png")
+            configs["baseline, 4 PNG"] = (old / SCRIPT, old_env, "4png")
         configs["script, 2 PNG"] = (ROOT / SCRIPT, None, "2png")
-        configs["script, rule"] = (ROOT / SCRIPT, None, "rule")
+        configs["script, 4 PNG"] = (ROOT / SCRIPT, None, "4png")
         header = f"{'task':>5} {'d':>2} {'points':>6} " + " ".join(f"{name:>16}" for name in configs)
-        print(header + f" {'imports':>8} {'library':>8}" + ("  ratio baseline/script" if args.baseline else ""))
+        print(header + f" {'imports':>8} {'library':>8}"
+              + ("  baseline/script: 2 PNG, 4 PNG" if args.baseline else ""))
         print(f"{'':>16} CPU seconds, medians of {args.repeats}; library: wall seconds in this process")
         imports = [sys.executable, "-c", "import fixedpoints.plotting, fixedpoints.fixed_points"]
         for n_bits, n_hidden in SIZES:
@@ -101,8 +106,8 @@ def main() -> None:
             model, fixed_points = write_run(folder, n_bits, n_hidden)
             base = [sys.executable, "", "--model", str(model), "--fixed-points", str(fixed_points)]
             outputs = {"2png": ["--out-2d", str(folder / "a.png"), "--out-3d", str(folder / "b.png")],
-                       "rule": [arg for option, name in RULE_VIEWS.items() for arg in
-                                (f"--out-{option}", str(folder / f"{name}.png"), str(folder / f"{name}.pdf"))]}
+                       "4png": [arg for option, name in RULE_VIEWS.items() for arg in
+                                (f"--out-{option}", str(folder / f"{name}.png"))]}
             times: dict[str, list[float]] = {name: [] for name in [*configs, "imports", "library"]}
             plot_run(model, fixed_points)                 # warm-up: lazy imports, font cache
             for _ in range(args.repeats):
@@ -115,13 +120,14 @@ def main() -> None:
                 figures = plot_run(model, fixed_points)
                 for option, name in RULE_VIEWS.items():
                     save_figures(figures[{"2d": "pca_2d", "3d": "pca_3d"}.get(option, option)],
-                                 [folder / f"{name}.png", folder / f"{name}.pdf"])
+                                 [folder / f"{name}.png"])
                 times["library"].append(time.perf_counter() - start)
             medians = {name: statistics.median(values) for name, values in times.items()}
             row = f"{n_bits}bit {n_hidden:>3} {3 ** n_bits:>6} " + " ".join(f"{medians[n]:>16.2f}" for n in configs)
             row += f" {medians['imports']:>8.2f} {medians['library']:>8.2f}"
             if args.baseline:
-                row += f"  {medians['baseline, 2 PNG'] / medians['script, 2 PNG']:>10.2f}"
+                row += "  " + ", ".join(f"{medians[f'baseline, {k} PNG'] / medians[f'script, {k} PNG']:.2f}"
+                                        for k in (2, 4))
             print(row, flush=True)
 
 

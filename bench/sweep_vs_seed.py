@@ -222,7 +222,7 @@ def each(rows: list[dict], factor: float = 1.0) -> str:
 
 def report(record: dict) -> str:
     ours, seed = record["ours"], record["seed"]
-    factor = record["n_runs_all"] / seed[0]["n_runs"]
+    factor = record["n_runs_all"] / seed[0]["n_runs"] if seed else 1.0
     med = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     lines = [record["header"], ""]
     lines.append("| side | repeats | runs | wall s (each) | median wall s | median CPU s | notes |")
@@ -230,10 +230,12 @@ def report(record: dict) -> str:
     lines.append(f"| ours: snakemake --cores {record['cores']} | {len(ours)} | {record['n_runs_all']} | "
                  f"{each(ours)} | {med(ours, 'wall_s'):.1f} | "
                  f"{med(ours, 'cpu_s'):.1f} | Snakemake itself {med(ours, 'snakemake_cpu_s'):.1f} CPU s |")
-    extrapolated = f" (measured on {seed[0]['n_runs']} runs, × {factor:.2f})" if factor != 1 else ""
-    lines.append(f"| seed tutorial (canns), {record['cores']} at a time | {len(seed)} | {record['n_runs_all']} | "
-                 f"{each(seed, factor)} | {med(seed, 'wall_s') * factor:.1f} | "
-                 f"{med(seed, 'cpu_s') * factor:.1f} | median run {med(seed, 'median_run_s'):.1f} s{extrapolated} |")
+    if seed:
+        extrapolated = f" (measured on {seed[0]['n_runs']} runs, × {factor:.2f})" if factor != 1 else ""
+        lines.append(f"| seed tutorial (canns), {record['cores']} at a time | {len(seed)} | {record['n_runs_all']} | "
+                     f"{each(seed, factor)} | {med(seed, 'wall_s') * factor:.1f} | "
+                     f"{med(seed, 'cpu_s') * factor:.1f} | "
+                     f"median run {med(seed, 'median_run_s'):.1f} s{extrapolated} |")
     previous = record.get("previous") or []
     if previous:
         lines.append(f"| previous revision ({record['previous_dir']}) | {len(previous)} | {record['n_runs_all']} | "
@@ -252,16 +254,17 @@ def report(record: dict) -> str:
     if batched:
         lines.append(f"**ours / runs_per_job {record['runs_per_job']}: "
                      f"{med(ours, 'wall_s') / med(batched, 'wall_s'):.2f}× (wall), "
-                     f"{med(ours, 'cpu_s') / med(batched, 'cpu_s'):.2f}× (CPU); "
-                     f"seed / runs_per_job {record['runs_per_job']}: "
-                     f"{med(seed, 'wall_s') * factor / med(batched, 'wall_s'):.2f}× (wall), "
-                     f"{med(seed, 'cpu_s') * factor / med(batched, 'cpu_s'):.2f}× (CPU)**"
+                     f"{med(ours, 'cpu_s') / med(batched, 'cpu_s'):.2f}× (CPU)"
+                     + (f"; seed / runs_per_job {record['runs_per_job']}: "
+                        f"{med(seed, 'wall_s') * factor / med(batched, 'wall_s'):.2f}× (wall), "
+                        f"{med(seed, 'cpu_s') * factor / med(batched, 'cpu_s'):.2f}× (CPU)" if seed else "") + "**"
                      + (" — the seed's side extrapolated" if factor != 1 else ""))
         lines.append("")
-    lines.append(f"**seed / ours: {med(seed, 'wall_s') * factor / med(ours, 'wall_s'):.2f}× (wall), "
-                 f"{med(seed, 'cpu_s') * factor / med(ours, 'cpu_s'):.2f}× (CPU)**"
-                 + (" — the seed's side extrapolated" if factor != 1 else ""))
-    lines.append("")
+    if seed:
+        lines.append(f"**seed / ours: {med(seed, 'wall_s') * factor / med(ours, 'wall_s'):.2f}× (wall), "
+                     f"{med(seed, 'cpu_s') * factor / med(ours, 'cpu_s'):.2f}× (CPU)**"
+                     + (" — the seed's side extrapolated" if factor != 1 else ""))
+        lines.append("")
     lines.append("Our rules (median over repeats of the per-rule medians of Snakemake's benchmark files):")
     lines.append("")
     lines.append("| rule | jobs | median wall s per job | wall s, all jobs |"
@@ -284,7 +287,8 @@ def main(argv=None) -> int:
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml", help="the sweep")
     parser.add_argument("--cores", type=int, default=2, help="cores of both sides")
     parser.add_argument("--repeats", type=int, default=3, help="sweeps of ours")
-    parser.add_argument("--seed-repeats", type=int, default=1, help="passes of the seed's pipeline")
+    parser.add_argument("--seed-repeats", type=int, default=1,
+                        help="passes of the seed's pipeline (0: none, to compare our sides only)")
     parser.add_argument("--seed-runs", type=int, default=None, metavar="K",
                         help="only the first K seeds of each task through the seed's pipeline (extrapolated)")
     parser.add_argument("--keep", type=Path, default=None, help="copy our last results/ here")
