@@ -640,8 +640,8 @@ def test_png_and_pdf_share_the_layout_of_the_first_format(tmp_path):
 
 def test_png_drawn_once_has_the_bytes_of_savefig(tmp_path):
     """save_figure draws a PNG once (the layout inside the draw) instead of savefig's two draws: same bytes
-    as Matplotlib's savefig for every kind of figure (2-D, 3-D, panels, legends, messages), and the figure
-    keeps its canvas and dpi."""
+    as Matplotlib's savefig for every kind of figure (2-D, 3-D, panels, legends, messages); the figure
+    keeps its canvas and dpi, and a figure shown in a window is not resized by another dpi."""
     import io
 
     import matplotlib
@@ -656,11 +656,12 @@ def test_png_drawn_once_has_the_bytes_of_savefig(tmp_path):
         path = plotting.save_figure(fig, tmp_path / f"{name}.png")
         assert path.read_bytes() == buffer.getvalue(), name
         assert fig.canvas is canvas and fig.dpi == dpi, name
-    small = plotting.plot_message("x")
-    plotting.save_figure(small, tmp_path / "small.png", dpi=50)
+    shown, resizes = plotting.plot_message("x"), []        # a figure in a window: saving must not resize it
+    shown.canvas.manager = types.SimpleNamespace(resize=lambda *size: resizes.append(size))
+    plotting.save_figure(shown, tmp_path / "small.png", dpi=50)
     with Image.open(tmp_path / "small.png") as image:
-        assert image.size == tuple(round(50 * s) for s in small.get_size_inches())
-    assert small.dpi == plotting.DPI
+        assert image.size == tuple(round(50 * s) for s in shown.get_size_inches())
+    assert shown.dpi == plotting.DPI and resizes == []
 
 
 def test_save_figure_rejects_unknown_format(tmp_path):

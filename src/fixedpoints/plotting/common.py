@@ -102,6 +102,7 @@ _METADATA = {
 
 
 def _savefig_bytes(fig: Figure, fmt: str, dpi: int) -> bytes:
+    """The figure in format ``fmt`` (pdf, svg) at ``dpi``, by `Figure.savefig`."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
     return buffer.getvalue()
@@ -114,12 +115,13 @@ def _png_bytes(fig: Figure, dpi: int) -> bytes:
     rendering switched off, to lay it out, then again to render it. The Agg canvas's own draw lays the
     figure out inside its one draw, and Matplotlib's `~matplotlib.image.imsave` writes its pixels as
     savefig does (tests compare the bytes): about a seventh less time per figure. The figure's canvas
-    and dpi are given back.
+    and dpi are given back; the dpi changes only while the Agg canvas is the figure's, so a figure shown
+    in a window is not resized.
     """
     canvas_before, dpi_before = fig.canvas, fig.dpi
+    canvas = FigureCanvasAgg(fig)
     try:
         fig.dpi = dpi
-        canvas = FigureCanvasAgg(fig)
         canvas._is_saving = True        # as savefig: animated artists are drawn too
         canvas.draw()
         buffer = io.BytesIO()
@@ -127,8 +129,8 @@ def _png_bytes(fig: Figure, dpi: int) -> bytes:
                          metadata=_METADATA["png"])
         return buffer.getvalue()
     finally:
-        fig.set_canvas(canvas_before)
         fig.dpi = dpi_before
+        fig.set_canvas(canvas_before)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> Path:
