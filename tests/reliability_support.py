@@ -179,6 +179,32 @@ def flip_inside_dataset(path: Path, dataset: str) -> None:
     path.write_bytes(bytes(blob))
 
 
+SEALED_DAMAGE = ("damaged: its bytes no longer match the SHA-256 sealed in it when it was written "
+                 "(changed or cut since)")
+"""What a loader says after the file's name when a sealed file was changed (docs/file-formats.md)."""
+
+
+@contextlib.contextmanager
+def edited(path: Path):
+    """Open a file of fixedpoints with h5py to change it on purpose (a malformed file that a loader's own
+    checks must refuse), then seal it again, so that the seal does not refuse it first."""
+    from fixedpoints.io import seal
+
+    with h5py.File(path, "r+") as f:
+        yield f
+    seal(path)
+
+
+def unseal(path: Path) -> None:
+    """Zero the seal (the user block of `fixedpoints.io.SEAL_SIZE` bytes): the file reads as one written
+    without a seal, which HDF5's own checksums (object headers, Fletcher-32 on datasets) guard."""
+    from fixedpoints.io import SEAL_SIZE
+
+    blob = bytearray(path.read_bytes())
+    blob[:SEAL_SIZE] = bytes(SEAL_SIZE)
+    path.write_bytes(bytes(blob))
+
+
 def corrupt(blob: bytes, data) -> bytes:
     """A random truncation or 1–8 random byte flips of ``blob``, drawn with hypothesis' ``data``."""
     from hypothesis import strategies as st

@@ -3,7 +3,6 @@
 import decimal
 from fractions import Fraction
 
-import h5py
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +16,7 @@ from fixedpoints.certification import (Certificate, cross_check, enclose, judge,
 from fixedpoints.io import FileFormatError, atomic_h5, read_h5
 from fixedpoints.models import parameter_shapes
 from test_finder import trained_net
+from reliability_support import edited
 
 
 def make_rnn(rnn_type, n, seed=0, scale=1.0, zero_bias=False, n_inputs=2, **fixed):
@@ -255,12 +255,12 @@ def test_a_damaged_certificate_names_the_file_and_dataset(tmp_path):
     path = tmp_path / "c.h5"
     with atomic_h5(path, "fixedpoints/test") as f:
         save_certificate(f.create_group("certificate"), cert)
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         del f["certificate/root_hi"]
     with pytest.raises(FileFormatError, match=r"c\.h5: '?missing dataset /certificate/root_hi"):
         with read_h5(path, "fixedpoints/test") as f:
             load_certificate(f["certificate"])
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         f["certificate"].create_dataset("root_hi", data=np.zeros((2, 1)))
     with pytest.raises(FileFormatError, match=r"root_hi has shape \[2, 1\], expected \[3, 1\]"):
         with read_h5(path, "fixedpoints/test") as f:

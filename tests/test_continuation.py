@@ -29,6 +29,7 @@ from fixedpoints.io import FileFormatError
 from fixedpoints.models import STEP_FUNCTIONS
 from fixedpoints.plotting import save_figure
 from fixedpoints.plotting.bifurcation import plot_bifurcation
+from reliability_support import edited
 
 QUIET = dict(verbose=False)
 SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "continuation.py"
@@ -443,7 +444,7 @@ def test_file_round_trip_and_damaged_files(unit, tmp_path):
         load_continuation(damaged)
     inconsistent = tmp_path / "inconsistent.h5"
     inconsistent.write_bytes(path.read_bytes())
-    with h5py.File(inconsistent, "a") as f:
+    with edited(inconsistent) as f:
         offsets = f["branches/offsets"][()]
         del f["branches/offsets"]
         f["branches/offsets"] = offsets[::-1]

@@ -6,6 +6,7 @@ import pytest
 
 from fixedpoints import FileFormatError, FixedPoints
 from fixedpoints.fixed_points import cluster_labels, load_fixed_points
+from reliability_support import edited
 
 
 def make_set(n=6, d=3, m=2, seed=0):
@@ -113,11 +114,11 @@ def test_load_errors_name_the_file(tmp_path):
         FixedPoints.load(tmp_path / "missing.h5")
     path = tmp_path / "broken.h5"
     make_set().save(path)
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         del f["unique/qstar"]
     with pytest.raises(FileFormatError, match=r"broken.h5: .?missing dataset /unique/qstar"):
         FixedPoints.load(path)
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         f.attrs["schema"] = "fixedpoints/model"
     with pytest.raises(FileFormatError, match="broken.h5: schema is 'fixedpoints/model'"):
         FixedPoints.load(path)

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fixedpoints import FileFormatError, FlipFlopData, RNN, load_data, load_history, load_model, save_data, save_model
-from fixedpoints.io import atomic_h5
+from fixedpoints.io import SEAL_MAGIC, SEAL_SIZE, atomic_h5
 from fixedpoints.training import TrainingHistory
 
-from reliability_support import corrupt, flip_inside_dataset
+from reliability_support import SEALED_DAMAGE, corrupt, flip_inside_dataset, unseal
 
 
 def make_splits(seed=0, n_bits=2):
@@ -141,14 +141,47 @@ def test_corrupted_files_fail_clearly_or_load_correct_data(tmp_path, good_files,
 @pytest.mark.parametrize("kind,dataset", [("data", "train/inputs"), ("data", "test/targets"),
                                           ("model", "params/w_hn"), ("model", "params/b_out")])
 def test_flipped_byte_is_a_checksum_mismatch_in_its_dataset(tmp_path, good_files, kind, dataset):
-    """One byte flipped inside a dataset's stored data: the error names the file and that dataset."""
+    """One byte flipped inside a dataset's stored data: the seal refuses the file; in a file without a
+    seal, the dataset's Fletcher-32 checksum does, and the error names the file and that dataset."""
     blob, loader, _ = good_files[kind]
     path = tmp_path / f"{kind}.h5"
     path.write_bytes(blob)
     flip_inside_dataset(path, dataset)
     with pytest.raises(FileFormatError) as info:
         loader(path)
+    assert str(info.value) == f"{path}: {SEALED_DAMAGE}"
+    unseal(path)
+    with pytest.raises(FileFormatError) as info:
+        loader(path)
     assert str(info.value) == f"{path}: checksum mismatch in dataset /{dataset}"
+
+
+def test_files_are_sealed_with_the_sha256_of_their_bytes(tmp_path, good_files):
+    """The first SEAL_SIZE bytes hold the SHA-256 of the rest (recomputed here with hashlib); HDF5 skips
+    them, and a file whose seal is zeroed still loads the same content."""
+    import hashlib
+
+    for kind, (blob, loader, original) in good_files.items():
+        header, rest = blob[:SEAL_SIZE], blob[SEAL_SIZE:]
+        assert header == (SEAL_MAGIC + hashlib.sha256(rest).hexdigest().encode() + b"\n").ljust(SEAL_SIZE, b"\0")
+        path = tmp_path / f"{kind}.h5"
+        path.write_bytes(blob)
+        unseal(path)
+        assert same_as_original(kind, loader(path), original)
+
+
+def test_a_damaged_string_heap_is_refused_not_read_forever(tmp_path, good_files):
+    """HDF5 keeps string attributes in a global heap without checksums; the size field of that heap
+    damaged made HDF5's reader loop forever (a CI run hung here). The seal refuses the file first."""
+    blob, loader, _ = good_files["model"]
+    heap = blob.find(b"GCOL")
+    assert heap > 0
+    damaged = bytearray(blob)
+    damaged[heap + 8] ^= 0x10          # the collection's size (bytes 8-15 after the signature)
+    path = tmp_path / "model.h5"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(FileFormatError, match="damaged"):
+        loader(path)
 
 
 def test_atomic_outputs_get_umask_permissions_not_mkstemp_private(tmp_path):

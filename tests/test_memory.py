@@ -2,7 +2,6 @@
 
 import itertools
 
-import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,6 +15,7 @@ from fixedpoints.memory import (END_KINDS, all_patterns, load_memories, map_memo
                                 memory_columns, pairwise_distances, save_memories, select_representatives)
 from fixedpoints.models import STEP_FUNCTIONS, parameter_shapes, readout
 from fixedpoints.tasks import hold_last_pulse
+from reliability_support import edited
 
 SCHEMA = "test/memories"
 
@@ -397,7 +397,7 @@ def test_group_round_trip_and_columns(tmp_path, census_with_gaps):
 def test_a_damaged_group_is_refused_naming_the_file(tmp_path, census_with_gaps, corrupt, message):
     path = tmp_path / "fp.h5"
     write_group(path, census_with_gaps)
-    with h5py.File(path, "r+") as f:
+    with edited(path) as f:
         corrupt(f["memories"])
     with pytest.raises(FileFormatError, match=message) as error:
         with read_h5(path, SCHEMA) as f:

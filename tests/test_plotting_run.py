@@ -16,6 +16,7 @@ from fixedpoints import plotting
 from fixedpoints.cli import run_script as run_script_main
 from fixedpoints.io import FileFormatError, load_model_arrays
 from test_plotting import artists, closed_form_fixed_points, closed_form_trajectories, data_of
+from reliability_support import edited
 
 SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "plot_run.py"
 RNN_TYPES = ("tanh", "gru", "lstm")
@@ -109,11 +110,10 @@ def test_load_model_arrays_round_trip_without_jax(tmp_path, rnn_type):
 
 
 def test_load_model_arrays_names_the_file_and_the_parameter(tmp_path):
-    import h5py
 
     rnn = RNN.init("gru", n_inputs=2, n_hidden=3, n_outputs=2, seed=0)
     save_model(rnn, tmp_path / "model.h5")
-    with h5py.File(tmp_path / "model.h5", "r+") as f:
+    with edited(tmp_path / "model.h5") as f:
         del f["params/w_hz"]
         f["params/w_hz"] = np.zeros((3, 4), np.float32)
     with pytest.raises(FileFormatError) as info:

@@ -22,6 +22,7 @@ import fixedpoints
 from fixedpoints import provenance
 from fixedpoints.io import atomic_h5, write_array
 from fixedpoints.summary import provenance_table, provenance_verdict
+from reliability_support import edited
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -138,7 +139,7 @@ def test_the_written_provenance_replaces_one_copied_from_another_file(tmp_path):
 # -- the summary's provenance table ----------------------------------------------------------------
 
 def set_attrs(path, **values):
-    with h5py.File(path, "r+") as f:
+    with edited(path) as f:
         for key, value in values.items():
             f.attrs[provenance.PREFIX + key] = value
 

@@ -2,7 +2,8 @@
 file with one line naming it, writes no output, and never returns damaged numbers as good.
 
 Corruptions are made at known places: a cut file, a flipped byte inside a dataset's stored chunk
-(only the Fletcher-32 checksum can catch it), and a valid file of another schema.
+(the file's seal, and without it only the Fletcher-32 checksum, can catch it), and a valid file of
+another schema.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fixedpoints.cli import run_script
 from fixedpoints.fixed_points import load_fixed_points
 from fixedpoints.training import TrainingHistory
 
-from reliability_support import corrupt, flip_inside_dataset
+from reliability_support import SEALED_DAMAGE, corrupt, flip_inside_dataset, unseal
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -89,10 +90,15 @@ def test_corrupted_fixed_points_fail_clearly_or_load_correct_data(tmp_path, fixe
 
 @pytest.mark.parametrize("dataset", ["unique/xstar", "unique/eigval_J_xstar", "all/qstar", "states/hiddens"])
 def test_flipped_byte_in_a_fixed_points_dataset_is_detected(tmp_path, fixed_points_file, dataset):
-    """Without a checksum on every dataset, a flipped bit here loads as a silently different number."""
+    """Without a checksum, a flipped bit here loads as a silently different number: the seal refuses the
+    file, and without the seal the dataset's own checksum does, naming it."""
     path = tmp_path / "fixed_points.h5"
     path.write_bytes(fixed_points_file[0])
     flip_inside_dataset(path, dataset)
+    with pytest.raises(FileFormatError) as info:
+        load_fixed_points(path)
+    assert str(info.value) == f"{path}: {SEALED_DAMAGE}"
+    unseal(path)
     with pytest.raises(FileFormatError) as info:
         load_fixed_points(path)
     assert str(info.value) == f"{path}: checksum mismatch in dataset /{dataset}"

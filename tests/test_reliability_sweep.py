@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reliability_support import (assert_same_outputs, fast_config, flip_inside_dataset, h5_contents, kill_group,
-                                 make_workdir, result_files, run_snakemake, start_snakemake, wait_for)
+from reliability_support import (SEALED_DAMAGE, assert_same_outputs, fast_config, flip_inside_dataset, h5_contents,
+                                 kill_group, make_workdir, result_files, run_snakemake, start_snakemake, wait_for)
 
 pytestmark = pytest.mark.slow
 
@@ -189,9 +189,9 @@ def test_killed_sweeps_resume_to_the_same_outputs_and_a_second_run_is_refused(re
 # -- 2. a corrupted input under --keep-going --------------------------------------------------------
 
 def test_corrupted_input_fails_its_run_only_and_a_rerun_after_deleting_it_completes(reference, tmp_path):
-    """A byte flipped in the stored weights of one run (only the checksum can tell): rerunning every
+    """A byte flipped in the stored weights of one run (only a checksum can tell): rerunning every
     fixed-point search (keep-going, from the default profile) fails that run's job once, with one line
-    naming the file and the dataset, the other runs finish; after the file is deleted, the same command
+    naming the file (its seal no longer matches), the other runs finish; after the file is deleted, the same command
     rebuilds it and completes."""
     workdir = tmp_path / "corrupt"
     shutil.copytree(reference, workdir, symlinks=True)
@@ -204,7 +204,7 @@ def test_corrupted_input_fails_its_run_only_and_a_rerun_after_deleting_it_comple
     assert result.returncode != 0
     log = (workdir / "results/logs/find_fixed_points/short/tanh/seed0.log").read_text()
     errors = [line for line in log.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {bad.relative_to(workdir)}: checksum mismatch in dataset /params/w_hh"], log
+    assert errors == [f"error: {bad.relative_to(workdir)}: {SEALED_DAMAGE}"], log
     assert result.stdout.count("Error in rule find_fixed_points") + result.stderr.count(
         "Error in rule find_fixed_points") == 1, "the failed job was retried"
     assert not (run_dir(workdir, "short") / "fixed_points.h5").exists()

@@ -25,6 +25,7 @@ from fixedpoints.topology import (COLUMNS, build_graph, census_text, graph_colum
                                   save_graph, skeleton_hash)
 from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step, tanh_root
 from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection
+from reliability_support import edited
 
 
 @pytest.mark.parametrize("n_bits", [1, 2, 3, 4, 5])
@@ -194,13 +195,13 @@ def test_graph_file_round_trip(tmp_path, system):
 def test_corrupt_or_inconsistent_graph_files_are_named(tmp_path):
     path = tmp_path / "graph.h5"
     save_graph(path, decoupled_graph(1.5, 2))
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         target = f["edges/target"][()]
         del f["edges/target"]
         f["edges/target"] = target[::-1]
     with pytest.raises(FileFormatError, match="graph.h5: /edges disagree"):
         load_graph(path)
-    with h5py.File(path, "a") as f:
+    with edited(path) as f:
         del f["nodes/index"]
     with pytest.raises(FileFormatError, match="graph.h5: .missing dataset /nodes/index"):
         load_graph(path)

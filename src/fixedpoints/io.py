@@ -2,9 +2,13 @@
 
 Every file carries root attributes ``schema`` (e.g. ``"fixedpoints/model"``) and ``schema_version``,
 and the ``provenance_*`` attributes of `fixedpoints.provenance` (software, code revision, platform).
-Files use the HDF5 1.10+ object headers (which carry checksums of their metadata and attributes)
-and `write_array` stores every non-empty dataset with the Fletcher-32 checksum filter, so a flipped
-byte anywhere is detected when reading instead of returning wrong numbers.
+Every file is sealed: its first 512 bytes (an HDF5 user block, which HDF5 readers skip) hold the
+SHA-256 of the rest, written when the file is complete and checked by `read_h5` before HDF5 parses
+anything, so a changed or cut file is refused in one line instead of returning wrong numbers, or
+hanging: HDF5 keeps variable-length strings in a global heap without checksums, and a damaged heap can
+make its reader loop forever. Under the seal, files use the HDF5 1.10+ object headers (checksums of
+their metadata) and `write_array` stores every non-empty dataset with the Fletcher-32 checksum filter,
+which still guard files written without a seal.
 Writers go through `atomic_h5` (temporary file in the target folder, then ``os.replace``), so an
 interrupted job never leaves a file at the final path. Readers go through `read_h5`, which turns
 every failure into a `FileFormatError` whose one-line message starts with the file name.
@@ -13,6 +17,7 @@ every failure into a `FileFormatError` whose one-line message starts with the fi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -62,20 +67,64 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+SEAL_SIZE = 512
+"""Bytes of the user block at the start of every file written: ``SEAL_MAGIC``, the hex SHA-256 of the
+bytes after the block, a newline, then zeros."""
+SEAL_MAGIC = b"fixedpoints sha256 "
+
+
+def _digest_after_seal(handle) -> str:
+    """The hex SHA-256 of a file's bytes after its user block (``handle`` open for binary reading)."""
+    handle.seek(SEAL_SIZE)
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def seal(path: str | os.PathLike) -> None:
+    """Seal the HDF5 file ``path`` again after editing it (e.g. with h5py): write the SHA-256 of its bytes
+    after the user block into the user block. Files that fixedpoints writes are sealed already; an edited
+    one is refused as damaged until it is sealed again. ValueError if the file has no user block of
+    `SEAL_SIZE` bytes (HDF5's own structures would be overwritten)."""
+    with h5py.File(path, "r") as f:
+        if f.userblock_size != SEAL_SIZE:
+            raise ValueError(f"{path}: has a user block of {f.userblock_size} bytes, a seal needs {SEAL_SIZE}")
+    with open(path, "r+b") as handle:
+        header = SEAL_MAGIC + _digest_after_seal(handle).encode() + b"\n"
+        handle.seek(0)
+        handle.write(header.ljust(SEAL_SIZE, b"\0"))
+
+
+def _check_seal(path: Path) -> None:
+    """Raise FileFormatError when the file has a seal that its bytes do not match (it was changed or cut
+    after it was written). A file without a seal (written by other software) is left to HDF5's checks."""
+    with open(path, "rb") as handle:
+        header = handle.read(SEAL_SIZE)
+        if not header.startswith(SEAL_MAGIC):
+            return
+        recorded = header[len(SEAL_MAGIC):len(SEAL_MAGIC) + 64].decode("ascii", "replace")
+        if _digest_after_seal(handle) != recorded:
+            raise FileFormatError(f"{path}: damaged: its bytes no longer match the SHA-256 sealed in it when it "
+                                  f"was written (changed or cut since)")
+
+
 @contextlib.contextmanager
 def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
-    """Open a new HDF5 file for writing that appears at ``path`` only when the block succeeds.
+    """Open a new HDF5 file for writing that appears at ``path``, sealed, only when the block succeeds.
 
     The root attributes ``schema`` and ``schema_version`` are written first; the provenance of this
     process (`fixedpoints.provenance`, attributes ``provenance_*``) last, replacing any the block copied
-    from another file, so that they always say what wrote this file.
+    from another file, so that they always say what wrote this file. The closed file gets its seal
+    (`SEAL_SIZE` bytes at the start: the SHA-256 of the rest), then is renamed into place.
     """
     with atomic_path(path) as tmp_path:
-        with h5py.File(tmp_path, "w", libver=("v110", "latest"), track_order=True) as f:
+        with h5py.File(tmp_path, "w", libver=("v110", "latest"), track_order=True, userblock_size=SEAL_SIZE) as f:
             f.attrs["schema"] = schema
             f.attrs["schema_version"] = SCHEMA_VERSION
             yield f
             f.attrs.update(provenance.attributes())
+        seal(tmp_path)
 
 
 def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:
@@ -93,7 +142,7 @@ def _one_line(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def read_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
-    """Open ``path`` for reading after checking its ``schema`` and ``schema_version``.
+    """Open ``path`` for reading after checking its seal (if it has one), ``schema`` and ``schema_version``.
 
     Any error raised while the block reads the file (missing key, unreadable data) becomes a
     `FileFormatError` naming the file.
@@ -101,6 +150,7 @@ def read_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: file not found")
+    _check_seal(path)
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError, RuntimeError) as error:
