@@ -191,3 +191,20 @@ def test_atomic_outputs_get_umask_permissions_not_mkstemp_private(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "data.h5").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_unreadable_file_is_one_line_naming_it(tmp_path, good_files, monkeypatch):
+    """The seal is read with Python's open: an OSError there (e.g. no permission) is a FileFormatError."""
+    import fixedpoints.io as io_module
+
+    blob, loader, _ = good_files["model"]
+    path = tmp_path / "model.h5"
+    path.write_bytes(blob)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(io_module, "open", denied, raising=False)
+    with pytest.raises(FileFormatError) as info:
+        loader(path)
+    assert str(info.value) == f"{path}: cannot be read ([Errno 13] Permission denied)"

@@ -150,7 +150,10 @@ def read_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: file not found")
-    _check_seal(path)
+    try:
+        _check_seal(path)
+    except OSError as error:
+        raise FileFormatError(f"{path}: cannot be read ({_one_line(error)})") from None
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError, RuntimeError) as error:
