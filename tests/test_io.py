@@ -208,3 +208,19 @@ def test_an_unreadable_file_is_one_line_naming_it(tmp_path, good_files, monkeypa
     with pytest.raises(FileFormatError) as info:
         loader(path)
     assert str(info.value) == f"{path}: cannot be read ([Errno 13] Permission denied)"
+
+
+def test_seal_refuses_a_file_without_a_user_block(tmp_path):
+    """Sealing writes the first SEAL_SIZE bytes: in a file without a user block they are HDF5's superblock,
+    so seal() refuses it and leaves it as it was."""
+    import h5py
+
+    from fixedpoints.io import seal
+
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=rf"other\.h5: has a user block of 0 bytes, a seal needs {SEAL_SIZE}"):
+        seal(path)
+    assert path.read_bytes() == before

@@ -90,6 +90,11 @@ def seal(path: str | os.PathLike) -> None:
     with h5py.File(path, "r") as f:
         if f.userblock_size != SEAL_SIZE:
             raise ValueError(f"{path}: has a user block of {f.userblock_size} bytes, a seal needs {SEAL_SIZE}")
+    _write_seal(path)
+
+
+def _write_seal(path: str | os.PathLike) -> None:
+    """Write the seal into the user block of ``path``, which has one of `SEAL_SIZE` bytes."""
     with open(path, "r+b") as handle:
         header = SEAL_MAGIC + _digest_after_seal(handle).encode() + b"\n"
         handle.seek(0)
@@ -124,7 +129,7 @@ def atomic_h5(path: str | os.PathLike, schema: str) -> Iterator[h5py.File]:
             f.attrs["schema_version"] = SCHEMA_VERSION
             yield f
             f.attrs.update(provenance.attributes())
-        seal(tmp_path)
+        _write_seal(tmp_path)           # created with the user block above: no need to open it with HDF5 again
 
 
 def write_array(group: h5py.Group, name: str, data, dtype=None) -> h5py.Dataset:
