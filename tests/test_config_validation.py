@@ -98,6 +98,10 @@ CASES = [
      ["run_figure_formats", "png among them"]),
     ("unknown figure format", lambda c: set_path(c, "run_figure_formats", ["png", "jpg"]),
      ["run_figure_formats", "jpg", "pdf", "svg"]),
+    ("unknown run figure", lambda c: set_path(c, "run_figures", ["pca_2d", "pca"]),
+     ["run_figures.1", "'pca'", "fixed_points", "bifurcation"]),
+    ("run figure twice", lambda c: set_path(c, "run_figures", ["graph", "graph"]),
+     ["run_figures", "non-unique"]),
 ]
 
 

@@ -10,6 +10,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -133,6 +134,51 @@ def test_runs_per_job_runs_the_per_run_commands_in_jobs_of_several_runs(tmp_path
             assert len(runs) == 3 and len({folder.parent for folder in folders}) == 1     # one task and arch
             seeds = [int(folder.name.removeprefix("seed")) for folder in folders]
             assert seeds in ([0, 1, 2], [3, 4, 5], [6, 7, 8])
+
+
+@pytest.mark.parametrize("figures, options", [
+    (["pca_3d", "pca_2d"], ["--out-2d", "--out-3d"]),
+    (["graph"], ["--graph", "--out-graph"]),
+    (["bifurcation", "fixed_points"], ["--continuation", "--out-main", "--out-bifurcation"]),
+])
+def test_run_figures_draws_only_those_figures_from_only_their_inputs(tmp_path, figures, options):
+    """run_figures names the figures plot_run.py draws (in RUN_FIGURES' order, whatever the config's), and
+    plot_run reads graph.h5 only for the graph figure and continuation.h5 only for the bifurcation diagram."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    make_workdir(tmp_path, {**config, "run_figures": figures})
+    commands, _ = shell_commands(tmp_path)
+    plots = [args for command in commands for script, args, _ in runs_of(command) if script.endswith("plot_run.py")]
+    assert len(plots) == len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
+    names = {"--out-2d": "pca_2d", "--out-3d": "pca_3d", "--out-graph": "graph", "--out-main": "fixed_points",
+             "--out-bifurcation": "bifurcation"}
+    for args in plots:
+        assert [word for word in args if word.startswith("--")] == ["--model", "--fixed-points", *options]
+        folder = Path(args[args.index("--model") + 1]).parent
+        assert [args[args.index(option) + 1] for option in options if option in names] == [
+            str(folder / f"{names[option]}.png") for option in options if option in names]
+
+
+def test_the_tutorials_work_alone_runs_no_graph_continuation_or_summary(tmp_path):
+    """With run_figures [pca_2d, pca_3d], asking for every run's fixed points and PCA figures (what the seed
+    tutorial makes; bench/sweep_vs_seed.py --seed-work) runs data, training, fixed points and drawing only."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    make_workdir(tmp_path, {**config, "run_figures": ["pca_2d", "pca_3d"]})
+    targets = [f"results/{task}/{arch}/seed{seed}/{name}" for task in config["tasks"]
+               for arch in config["architectures"] for seed in config["seeds"]
+               for name in ("fixed_points.h5", "pca_2d.png", "pca_3d.png")]
+    _, counts = shell_commands(tmp_path, *targets)
+    assert {re.sub(r"_batch\d+$", "", rule) for rule in counts} == {"generate_data", "train", "find_fixed_points",
+                                                                     "plot_run"}
+
+
+def test_no_run_figures_plans_no_drawing_and_the_rest_of_the_sweep(tmp_path):
+    """run_figures []: no plot_run job; every other stage and the summary as in the default sweep."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    make_workdir(tmp_path, {**config, "run_figures": []})
+    _, counts = shell_commands(tmp_path)
+    _, default_counts = shell_commands(tmp_path, "--config", "run_figures=[graph]")
+    assert counts == {rule: n for rule, n in default_counts.items() if not rule.startswith("plot_run")}
+    assert any(rule.startswith("plot_run") for rule in default_counts) and counts["aggregate"] == 1
 
 
 def test_lint_reports_nothing_but_the_missing_conda_directive():
@@ -370,6 +416,25 @@ def test_other_run_figure_formats_redraw_only_the_figures(sweep):
     workdir, config = sweep
     assert planned_jobs(workdir, "--config", "run_figure_formats=[png,svg]") == sorted(
         [("plot_run", seed) for seed in config["seeds"]] + [("all", None)], key=str)
+
+
+def test_fewer_run_figures_redraw_those_alike_and_leave_the_others(sweep, tmp_path):
+    """A copy of the tiny sweep asked for two of the six figures: only plot_run runs (its job changed), it
+    draws those two figures again, byte for byte as before, in every format, and leaves the others as they
+    were; then nothing is left to do."""
+    workdir, config = sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    figures = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in (copy / "results").rglob("*")
+               if path.suffix in (".png", ".pdf") and "summary" not in path.parts}
+    assert len(figures) == len(config["seeds"]) * 6 * 2
+    result = snakemake(copy, "--cores", "2", "--config", "run_figures=[graph,pca_2d]")
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert job_counts(result.stderr) == {"plot_run": len(config["seeds"]), "all": 1}
+    for path, (mtime, content) in figures.items():
+        assert path.read_bytes() == content, path
+        assert (path.stat().st_mtime_ns != mtime) == (path.stem in ("graph", "pca_2d")), path
+    assert planned_jobs(copy, "--config", "run_figures=[graph,pca_2d]") == []
 
 
 def test_a_deleted_model_reruns_exactly_its_run(sweep):

@@ -7,7 +7,7 @@
 
 for number, (task, arch, seeds) in enumerate(run_batches()):
     group_name = f"{task}/{arch}/seeds{seeds[0]}-{seeds[-1]}"
-    for rule_name in RUN_RULES:
+    for rule_name in run_stages():
         jobs = batch_jobs(rule_name, task, arch, seeds)
 
         rule:

@@ -254,12 +254,11 @@ def continuation_args(wildcards):
 
 
 def plot_run_args(wildcards):
-    """plot_run.py's arguments for one run."""
+    """plot_run.py's arguments for one run: its inputs (graph.h5 and continuation.h5 only for the figures
+    drawn from them) and the files of the figures of ``run_figures``."""
     input, output = run_files_of("plot_run", wildcards)
-    return (
-        f"--model {input.model} --fixed-points {input.fixed_points} --graph {input.graph} "
-        f"--continuation {input.continuation} {run_figure_options(output)}"
-    )
+    sources = " ".join(f"--{name.replace('_', '-')} {path}" for name, path in input.items())
+    return f"{sources} {run_figure_options(output)}"
 
 
 RUN_ARGS = {
@@ -327,6 +326,26 @@ RUN_FIGURES = {
 }
 
 
+def run_figure_names():
+    """The figures each run draws: those of the config's ``run_figures``, in the order of RUN_FIGURES."""
+    return [name for name in RUN_FIGURES if name in config["run_figures"]]
+
+
+def plot_run_inputs():
+    """plot_run's inputs: the model and its fixed points; graph.h5 only for the graph figure, continuation.h5
+    only for the bifurcation diagram (so a sweep asking for neither figure draws without waiting for them)."""
+    inputs = {"model": f"{RUN_DIR}/model.h5", "fixed_points": f"{RUN_DIR}/fixed_points.h5"}
+    for figure, source in (("graph", "graph"), ("bifurcation", "continuation")):
+        if figure in run_figure_names():
+            inputs[source] = f"{RUN_DIR}/{source}.h5"
+    return inputs
+
+
+def run_stages():
+    """The per-run rules the sweep runs: all of RUN_RULES, but plot_run only when ``run_figures`` names a figure."""
+    return [name for name in RUN_RULES if name != "plot_run" or run_figure_names()]
+
+
 def run_figure_suffixes():
     """The formats of a run's figures: png (the report's), then the config's others."""
     return ["png"] + [suffix for suffix in config["run_figure_formats"] if suffix != "png"]
@@ -338,10 +357,11 @@ def run_figure_key(name, suffix):
 
 
 def run_figure_outputs(task="{task}", arch="{arch}", seed="{seed}"):
-    """The outputs of plot_run: every figure as PNG (in the report, captioned) and in the config's
-    other ``run_figure_formats``; for the rule's wildcards, or for one run (a job of several runs)."""
+    """The outputs of plot_run: every figure of ``run_figures`` as PNG (in the report, captioned) and in the
+    config's other ``run_figure_formats``; for the rule's wildcards, or for one run (a job of several runs)."""
     outputs = {}
-    for name, (caption, label, _) in RUN_FIGURES.items():
+    for name in run_figure_names():
+        caption, label, _ = RUN_FIGURES[name]
         path = f"{RUN_DIR.format(task=task, arch=arch, seed=seed)}/{name}"
         labels = {"seed": seed, "figure": label}
         outputs[name] = report(
@@ -353,10 +373,11 @@ def run_figure_outputs(task="{task}", arch="{arch}", seed="{seed}"):
 
 
 def run_figure_options(output):
-    """plot_run's ``--out-*`` options: each figure's files, PNG first."""
+    """plot_run's ``--out-*`` options: each drawn figure's files, PNG first."""
     return " ".join(
-        f"{option} " + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in run_figure_suffixes())
-        for name, (_, _, option) in RUN_FIGURES.items()
+        f"{RUN_FIGURES[name][2]} "
+        + " ".join(shlex.quote(output[run_figure_key(name, suffix)]) for suffix in run_figure_suffixes())
+        for name in run_figure_names()
     )
 
 
@@ -399,7 +420,7 @@ def all_targets():
     ``model.h5`` is trained again, with what depends on it, instead of being left missing.
     """
     names = ("data.h5", "model.h5", "fixed_points.h5", "graph.h5", "continuation.h5")
-    names += tuple(f"{figure}.{suffix}" for figure in RUN_FIGURES for suffix in run_figure_suffixes())
+    names += tuple(f"{figure}.{suffix}" for figure in run_figure_names() for suffix in run_figure_suffixes())
     return list(rules.aggregate.output) + [path for name in names for path in run_files(name)]
 
 
