@@ -8,6 +8,10 @@ venv) for every run of the same config — data, training, fixed points and the 
 figures — N processes at a time.
 With ``--runs-per-job K``, also the same sweep with the config's ``runs_per_job: K`` (the workflow's jobs of
 K runs of one stage each, docs/sweep.md), alternately.
+With ``--seed-work``, also our sweep asked for the tutorial's work only, alternately: Snakemake with each run's
+``fixed_points.h5``, ``pca_2d.png`` and ``pca_3d.png`` as targets and ``run_figures: [pca_2d, pca_3d]`` (so
+data, training, fixed points with their memory census and certificate, and the two PCA figures; no graph,
+continuation, other figures or summary).
 Every side gets the environment of the workflow's jobs (one XLA thread and one BLAS thread per process,
 ``MPLBACKEND=Agg``), so N processes use the N cores without oversubscription.
 
@@ -24,6 +28,7 @@ the machine (``nproc``, the CPU model) and the load average before and after.
                                                                  # also an earlier revision, alternately
     python bench/sweep_vs_seed.py --runs-per-job 5               # also the sweep with runs_per_job: 5,
                                                                  # alternately
+    python bench/sweep_vs_seed.py --seed-work                    # also ours doing the tutorial's work only
 
 With ``--seed-runs K`` only the first K runs of each task go through the seed's pipeline (ours always
 runs the whole sweep) and the seed's total is extrapolated as (its measured time) × (all runs / K),
@@ -109,10 +114,11 @@ def own_cpu_monitor(pid: int, out: dict, stop: threading.Event) -> None:
         pass
 
 
-def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT, overrides: dict | None = None) -> dict:
-    """The whole sweep of ``config`` (with ``overrides`` of its top-level keys) from an empty results/ in a
-    temporary copy of the workflow of ``root`` (this checkout, or one of an earlier revision, whose ``src``
-    the jobs then import)."""
+def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT, overrides: dict | None = None,
+             targets: tuple[str, ...] = ()) -> dict:
+    """The sweep of ``config`` (with ``overrides`` of its top-level keys; only ``targets`` if given, else all)
+    from an empty results/ in a temporary copy of the workflow of ``root`` (this checkout, or one of an
+    earlier revision, whose ``src`` the jobs then import)."""
     work = Path(tempfile.mkdtemp(prefix="sweep_vs_seed_"))
     env = job_environment(cores)
     if root != ROOT:
@@ -121,7 +127,7 @@ def run_ours(config: Path, cores: int, keep: Path | None, root: Path = ROOT, ove
         copy_workflow(root, {**yaml.safe_load(config.read_text()), **(overrides or {})}, work)
         cpu0, start = children_cpu(), time.perf_counter()
         with open(work / "snakemake.out", "w") as log:
-            process = subprocess.Popen(["snakemake", "--cores", str(cores), "--quiet", "rules"], cwd=work,
+            process = subprocess.Popen(["snakemake", *targets, "--cores", str(cores), "--quiet", "rules"], cwd=work,
                                        env=env, stdout=log, stderr=subprocess.STDOUT)
             own, stop = {}, threading.Event()
             monitor = threading.Thread(target=own_cpu_monitor, args=(process.pid, own, stop), daemon=True)
@@ -187,6 +193,17 @@ def seed_runs(config: dict, per_task: int | None) -> list[dict]:
     return runs
 
 
+SEED_WORK = {"run_figures": ["pca_2d", "pca_3d"]}
+"""The config overrides of our sweep doing the tutorial's work: its two figures, the PCA views."""
+
+
+def seed_work_targets(config: dict) -> tuple[str, ...]:
+    """The files of the tutorial's work in our sweep: each run's fixed points and its two PCA figures."""
+    return tuple(f"results/{task}/{arch}/seed{seed}/{name}" for task in config["tasks"]
+                 for arch in config["architectures"] for seed in config["seeds"]
+                 for name in ("fixed_points.h5", "pca_2d.png", "pca_3d.png"))
+
+
 def run_seed(runs: list[dict], cores: int) -> dict:
     """The seed's pipeline for every run, ``cores`` processes at a time."""
     work = Path(tempfile.mkdtemp(prefix="seed_pipeline_"))
@@ -246,7 +263,19 @@ def report(record: dict) -> str:
         lines.append(f"| ours, runs_per_job: {record['runs_per_job']} | {len(batched)} | {record['n_runs_all']} | "
                      f"{each(batched)} | {med(batched, 'wall_s'):.1f} | {med(batched, 'cpu_s'):.1f} | "
                      f"Snakemake itself {med(batched, 'snakemake_cpu_s'):.1f} CPU s |")
+    seed_work = record.get("seed_work") or []
+    if seed_work:
+        lines.append(f"| ours, the tutorial's work only (its two PCA figures, no graph, continuation or summary) | "
+                     f"{len(seed_work)} | {record['n_runs_all']} | {each(seed_work)} | "
+                     f"{med(seed_work, 'wall_s'):.1f} | {med(seed_work, 'cpu_s'):.1f} | "
+                     f"Snakemake itself {med(seed_work, 'snakemake_cpu_s'):.1f} CPU s |")
     lines.append("")
+    if seed_work and seed:
+        lines.append(f"**seed / ours on the tutorial's work: "
+                     f"{med(seed, 'wall_s') * factor / med(seed_work, 'wall_s'):.2f}× (wall), "
+                     f"{med(seed, 'cpu_s') * factor / med(seed_work, 'cpu_s'):.2f}× (CPU)**"
+                     + (" — the seed's side extrapolated" if factor != 1 else ""))
+        lines.append("")
     if previous:
         lines.append(f"**previous / ours: {med(previous, 'wall_s') / med(ours, 'wall_s'):.2f}× (wall), "
                      f"{med(previous, 'cpu_s') / med(ours, 'cpu_s'):.2f}× (CPU)**")
@@ -300,6 +329,9 @@ def main(argv=None) -> int:
                         help="also run the sweep with runs_per_job: K (jobs of K runs of a stage), as many times as "
                              "ours, alternately")
     parser.add_argument("--keep-batched", type=Path, default=None, help="copy its last results/ here")
+    parser.add_argument("--seed-work", action="store_true",
+                        help="also run our sweep asked for the tutorial's work only, as many times as ours, "
+                             "alternately")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON", help="only reprint a saved --json")
     args = parser.parse_args(argv)
@@ -318,12 +350,12 @@ def main(argv=None) -> int:
     n_all = len(seed_runs(config, None))
     runs = seed_runs(config, args.seed_runs)
     record = {"cores": args.cores, "n_runs_all": n_all, "ours": [], "seed": [], "previous": [], "batched": [],
-              "previous_dir": str(args.previous or ""), "runs_per_job": args.runs_per_job}
+              "seed_work": [], "previous_dir": str(args.previous or ""), "runs_per_job": args.runs_per_job}
     load_before, started = loadavg(), datetime.datetime.now().isoformat(timespec="minutes")
-    order = (["ours", "previous", "batched"]
-             + ["seed", "ours", "previous", "batched"] * max(args.seed_repeats, args.repeats - 1))
+    order = (["ours", "previous", "batched", "seed_work"]
+             + ["seed", "ours", "previous", "batched", "seed_work"] * max(args.seed_repeats, args.repeats - 1))
     counts = {"ours": args.repeats, "seed": args.seed_repeats, "previous": args.repeats if args.previous else 0,
-              "batched": args.repeats if args.runs_per_job else 0}
+              "batched": args.repeats if args.runs_per_job else 0, "seed_work": args.repeats if args.seed_work else 0}
     for side in order:
         if len(record[side]) >= counts[side]:
             continue
@@ -334,6 +366,8 @@ def main(argv=None) -> int:
                   if side == "previous" else
                   run_ours(args.config, args.cores, args.keep_batched, overrides={"runs_per_job": args.runs_per_job})
                   if side == "batched" else
+                  run_ours(args.config, args.cores, None, overrides=SEED_WORK, targets=seed_work_targets(config))
+                  if side == "seed_work" else
                   run_seed(runs, args.cores))
         print(f"[sweep_vs_seed] {side}: {result['wall_s']:.1f} s wall, {result['cpu_s']:.1f} s CPU", file=sys.stderr,
               flush=True)
