@@ -678,6 +678,12 @@ def test_imports_stay_light_and_headless():
 
 
 def test_figures_show_themselves_in_notebooks(tmp_path):
+    """What IPython displays (without pyplot or an inline backend) is the saved file, byte for byte, even
+    under a user's savefig settings, which the saved files ignore too."""
+    import matplotlib
+
     fig = plotting.plot_fixed_points_2d(closed_form_fixed_points(2), closed_form_trajectories(2))
-    png = fig._repr_png_()          # what IPython displays, without pyplot or an inline backend
-    assert png == plotting.save_figure(fig, tmp_path / "a.png").read_bytes()
+    with matplotlib.rc_context({"savefig.facecolor": "red", "savefig.transparent": True}):
+        png = fig._repr_png_()
+        assert png == plotting.save_figure(fig, tmp_path / "a.png").read_bytes()
+    assert png == plotting.save_figure(fig, tmp_path / "b.png").read_bytes()

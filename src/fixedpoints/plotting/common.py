@@ -67,9 +67,8 @@ class NotebookFigure(Figure):
     whether or not ``pyplot`` or an inline backend was loaded."""
 
     def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=DPI, metadata=_METADATA["png"])
-        return buffer.getvalue()
+        with matplotlib.rc_context(PAPER_STYLE):
+            return _png_bytes(self, DPI)
 
 def index_color(k: int) -> str:
     """Colour of a saddle of index ``k`` ≥ 1 (grey for index 0 that is not stable, |λ| = 1)."""
