@@ -105,13 +105,14 @@ def wait_for(predicate, timeout_s: float, process: subprocess.Popen | None = Non
 
 
 def h5_contents(path: Path, ignore_attrs=TIMING_ATTRS) -> dict:
-    """Every dataset (as bytes, dtype and shape) and attribute of an HDF5 file, timing attributes aside."""
+    """Every dataset (as bytes, dtype and shape) and attribute (dtype and value) of an HDF5 file; the
+    attributes of ``ignore_attrs`` (timings) by name only, so that a missing one still shows."""
     out = {}
 
     def attrs_of(name, obj):
         for key, value in obj.attrs.items():
-            if key not in ignore_attrs:
-                out[f"{name}@{key}"] = repr(np.asarray(value).tolist())
+            value = np.asarray(value)
+            out[f"{name}@{key}"] = "ignored" if key in ignore_attrs else (value.dtype.str, repr(value.tolist()))
 
     with h5py.File(path, "r") as f:
         attrs_of("/", f)

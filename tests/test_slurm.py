@@ -13,18 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import h5py
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
+
+from reliability_support import assert_same_outputs, make_workdir, result_files
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "sweep" / "config.yaml"
 SWEEP_TIMEOUT_S = 600  # a hang fails the test instead of stalling CI
-NOT_OUTPUTS = ("logs", "benchmarks", ".jax_cache")  # under results/: not part of the comparison
 
 
 def slurm_unreachable_reason():
@@ -55,13 +53,7 @@ def slurm_unreachable_reason():
 def workdir(path: Path, runs_per_job: int = 1) -> Path:
     """A copy of the workflow in ``path``, with the tiny sweep as its config.yaml (``runs_per_job`` runs of a
     task per job)."""
-    path.mkdir()
-    shutil.copy(REPO / "Snakefile", path / "Snakefile")
-    shutil.copytree(REPO / "workflow", path / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
-    (path / "profiles").symlink_to("workflow/profiles")
-    config = yaml.safe_load(TINY_CONFIG.read_text())
-    (path / "config.yaml").write_text(yaml.safe_dump({**config, "runs_per_job": runs_per_job}))
-    return path
+    return make_workdir(path, {**yaml.safe_load(TINY_CONFIG.read_text()), "runs_per_job": runs_per_job})
 
 
 def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
@@ -83,53 +75,6 @@ def succeeded(returncode: int, output: str, what: str) -> str:
     assert returncode == 0, (f"{what} exited {returncode}{' (timed out)' if returncode in (124, 137) else ''}:"
                              f"\n{output[-6000:]}")
     return output
-
-
-def outputs(results: Path) -> list[str]:
-    """Paths (relative to results/) of every file the sweep wrote, logs and benchmarks aside."""
-    return sorted(str(p.relative_to(results)) for p in results.rglob("*")
-                  if p.is_file() and p.relative_to(results).parts[0] not in NOT_OUTPUTS)
-
-
-def comparable(value) -> tuple:
-    """A value as (dtype, shape, content) such that equal tuples mean bit-equal values."""
-    array = np.asarray(value)
-    if array.dtype.kind == "O":  # variable-length strings
-        return ("object", array.shape, repr(array.tolist()))
-    return (array.dtype.str, array.shape, array.tobytes())
-
-
-def h5_content(path: Path) -> dict:
-    """Every dataset and attribute of an HDF5 file, keyed by name; wall times are left out (their
-    names are listed, so a missing one still shows)."""
-    content = {}
-    with h5py.File(path, "r") as f:
-        def add(name, obj):
-            for key, value in obj.attrs.items():
-                content[f"{name}@{key}"] = "wall time" if "wall" in key else comparable(value)
-            if isinstance(obj, h5py.Dataset):
-                content[name] = comparable(obj[()])
-            else:
-                content[name] = "group"
-
-        add("/", f)
-        f.visititems(add)
-    return content
-
-
-def assert_same_file(local: Path, cluster: Path, name: str):
-    if name.endswith(".h5"):
-        a, b = h5_content(local), h5_content(cluster)
-        assert a.keys() == b.keys(), f"{name}: objects differ: {sorted(a.keys() ^ b.keys())}"
-        differ = [key for key in a if a[key] != b[key]]
-        assert not differ, f"{name}: datasets/attributes differ between local and Slurm run: {differ}"
-    elif name.endswith(".csv"):
-        a, b = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in (local, cluster))
-        assert list(a.columns) == list(b.columns), f"{name}: columns differ"
-        keep = [c for c in a.columns if not c.startswith("wall_s")]
-        assert a[keep].equals(b[keep]), f"{name}: differs between local and Slurm run"
-    else:
-        assert local.read_bytes() == cluster.read_bytes(), f"{name}: bytes differ between local and Slurm run"
 
 
 @pytest.mark.parametrize("runs_per_job", [1, 2])
@@ -161,8 +106,6 @@ def test_sweep_on_slurm_equals_local_run(tmp_path, runs_per_job):
                              ",".join(group_jobs)], capture_output=True, text=True, timeout=60).stdout.split()
     assert states == ["COMPLETED"] * len(group_jobs)
 
-    names = outputs(local / "results")
-    assert names == outputs(cluster / "results")
-    assert any(n.endswith("fixed_points.h5") for n in names) and any(n.endswith(".png") for n in names)
-    for name in names:
-        assert_same_file(local / "results" / name, cluster / "results" / name, name)
+    names = [path.name for path in result_files(local)]
+    assert "fixed_points.h5" in names and any(name.endswith(".png") for name in names)
+    assert_same_outputs(local, cluster)
