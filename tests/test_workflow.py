@@ -143,9 +143,10 @@ def test_runs_per_job_runs_the_per_run_commands_in_jobs_of_several_runs(tmp_path
 ])
 def test_run_figures_draws_only_those_figures_from_only_their_inputs(tmp_path, figures, options):
     """run_figures names the figures plot_run.py draws (in RUN_FIGURES' order, whatever the config's), and
-    plot_run reads graph.h5 only for the graph figure and continuation.h5 only for the bifurcation diagram."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    make_workdir(tmp_path, {**config, "run_figures": figures})
+    plot_run reads graph.h5 only for the graph figure and continuation.h5 only for the bifurcation diagram
+    (the tiny sweep, both seeds in one job per stage; the per-run jobs draw in the tests below)."""
+    config = yaml.safe_load(SWEEP_CONFIG.read_text())
+    make_workdir(tmp_path, {**config, "run_figures": figures, "runs_per_job": 2})
     commands, _ = shell_commands(tmp_path)
     plots = [args for command in commands for script, args, _ in runs_of(command) if script.endswith("plot_run.py")]
     assert len(plots) == len(config["tasks"]) * len(config["architectures"]) * len(config["seeds"])
@@ -154,31 +155,31 @@ def test_run_figures_draws_only_those_figures_from_only_their_inputs(tmp_path, f
     for args in plots:
         assert [word for word in args if word.startswith("--")] == ["--model", "--fixed-points", *options]
         folder = Path(args[args.index("--model") + 1]).parent
-        assert [args[args.index(option) + 1] for option in options if option in names] == [
-            str(folder / f"{names[option]}.png") for option in options if option in names]
+        drawn = [option for option in options if option in names]
+        assert [list(args[args.index(option) + 1: args.index(option) + 3]) for option in drawn] == [
+            [str(folder / f"{names[option]}.{suffix}") for suffix in ("png", "pdf")] for option in drawn]
 
 
 def test_the_tutorials_work_alone_runs_no_graph_continuation_or_summary(tmp_path):
     """With run_figures [pca_2d, pca_3d], asking for every run's fixed points and PCA figures (what the seed
     tutorial makes; bench/sweep_vs_seed.py --seed-work) runs data, training, fixed points and drawing only."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = yaml.safe_load(SWEEP_CONFIG.read_text())
     make_workdir(tmp_path, {**config, "run_figures": ["pca_2d", "pca_3d"]})
     targets = [f"results/{task}/{arch}/seed{seed}/{name}" for task in config["tasks"]
                for arch in config["architectures"] for seed in config["seeds"]
                for name in ("fixed_points.h5", "pca_2d.png", "pca_3d.png")]
     _, counts = shell_commands(tmp_path, *targets)
-    assert {re.sub(r"_batch\d+$", "", rule) for rule in counts} == {"generate_data", "train", "find_fixed_points",
-                                                                     "plot_run"}
+    assert counts == {rule: len(config["seeds"]) for rule in ("generate_data", "train", "find_fixed_points",
+                                                              "plot_run")}
 
 
 def test_no_run_figures_plans_no_drawing_and_the_rest_of_the_sweep(tmp_path):
-    """run_figures []: no plot_run job; every other stage and the summary as in the default sweep."""
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    """run_figures []: no plot_run job; every other stage of every run, and the summary."""
+    config = yaml.safe_load(SWEEP_CONFIG.read_text())
     make_workdir(tmp_path, {**config, "run_figures": []})
     _, counts = shell_commands(tmp_path)
-    _, default_counts = shell_commands(tmp_path, "--config", "run_figures=[graph]")
-    assert counts == {rule: n for rule, n in default_counts.items() if not rule.startswith("plot_run")}
-    assert any(rule.startswith("plot_run") for rule in default_counts) and counts["aggregate"] == 1
+    assert counts == {**{rule: len(config["seeds"]) for rule in RUN_RULES if rule != "plot_run"},
+                      "aggregate": 1, "all": 1}
 
 
 def test_lint_reports_nothing_but_the_missing_conda_directive():
