@@ -50,7 +50,7 @@ def slurm_unreachable_reason():
     return None
 
 
-def workdir(path: Path, runs_per_job: int = 1) -> Path:
+def workdir(path: Path, runs_per_job: int) -> Path:
     """A copy of the workflow in ``path``, with the tiny sweep as its config.yaml (``runs_per_job`` runs of a
     task per job)."""
     return make_workdir(path, {**yaml.safe_load(TINY_CONFIG.read_text()), "runs_per_job": runs_per_job})
@@ -77,27 +77,43 @@ def succeeded(returncode: int, output: str, what: str) -> str:
     return output
 
 
-@pytest.mark.parametrize("runs_per_job", [1, 2])
-def test_sweep_on_slurm_equals_local_run(tmp_path, runs_per_job):
-    """The cluster's sweep with one job per run and stage, or with both seeds in one job per stage
-    (runs_per_job 2), equals the local per-run sweep; either way each group of runs is one Slurm job."""
+RUNS_PER_JOB = (1, 2)
+
+
+@pytest.fixture(scope="module")
+def cluster_sweeps(tmp_path_factory):
+    """The tiny sweep through workflow/profiles/slurm, once with one job per run and stage and once with
+    both seeds in one job per stage, run at the same time (each spends most of its time waiting for the
+    queue and the status checks): {runs_per_job: (workdir, exit status, output)}."""
     reason = slurm_unreachable_reason()
     if reason:
         pytest.skip(reason)
-    local, cluster = workdir(tmp_path / "local"), workdir(tmp_path / "slurm", runs_per_job)
-    # both at once: the Slurm run spends much of its time waiting for the queue and status checks
-    cluster_run = start_snakemake(cluster, "--workflow-profile", "workflow/profiles/slurm",
-                                  "--slurm-init-seconds-before-status-checks", "5")
-    local_run = start_snakemake(local, "--cores", "2")
-    local_status, cluster_status = finish(local_run, local), finish(cluster_run, cluster)
-    submitted = re.findall(r"submitted with SLURM jobid (\d+)", cluster_status[1])
-    if cluster_status[0] != 0 and submitted:  # leave nothing queued or running on the cluster
-        subprocess.run(["scancel", *submitted], capture_output=True, timeout=60)
-    succeeded(*local_status, "the local sweep")
-    log = succeeded(*cluster_status, "the sweep through workflow/profiles/slurm")
+    started = {}
+    for runs_per_job in RUNS_PER_JOB:
+        cluster = workdir(tmp_path_factory.mktemp(f"slurm{runs_per_job}"), runs_per_job)
+        started[runs_per_job] = cluster, start_snakemake(cluster, "--workflow-profile", "workflow/profiles/slurm",
+                                                         "--slurm-init-seconds-before-status-checks", "5")
+    sweeps = {}
+    for runs_per_job, (cluster, run) in started.items():
+        status, output = finish(run, cluster)
+        submitted = re.findall(r"submitted with SLURM jobid (\d+)", output)
+        if status != 0 and submitted:  # leave nothing queued or running on the cluster
+            subprocess.run(["scancel", *submitted], capture_output=True, timeout=60)
+        sweeps[runs_per_job] = cluster, status, output
+    return sweeps
+
+
+@pytest.mark.parametrize("runs_per_job", RUNS_PER_JOB)
+def test_sweep_on_slurm_equals_local_run(cluster_sweeps, runs_per_job, request):
+    """The cluster's sweep with one job per run and stage, or with both seeds in one job per stage
+    (runs_per_job 2), equals the local per-run sweep (the session's tiny sweep, run with --cores 2); either
+    way each group of runs is one Slurm job."""
+    local, sweep = request.getfixturevalue("tiny_sweep")   # after the Slurm check: no local sweep for a skip
+    cluster, status, output = cluster_sweeps[runs_per_job]
+    log = succeeded(status, output, "the sweep through workflow/profiles/slurm")
 
     # one Slurm job per group of runs (the grouped data -> train -> fixed points -> plots chain), all completed
-    sweep = yaml.safe_load(TINY_CONFIG.read_text())
+    assert sweep == yaml.safe_load(TINY_CONFIG.read_text()) and sweep.get("runs_per_job", 1) == 1
     n_runs = len(sweep["tasks"]) * len(sweep["architectures"]) * len(sweep["seeds"])
     assert n_runs % runs_per_job == 0
     group_jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: [^)]*/group_run", log)
