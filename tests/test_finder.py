@@ -293,6 +293,24 @@ def test_trained_2bit_net_has_4_attractors_and_their_saddles(net2):
     assert np.max(np.abs(residual)) < 1e-5
 
 
+def test_polishing_compiles_once_whatever_the_number_of_rows(net2, monkeypatch):
+    """The polishing stages call the same functions with 7 to 1024 rows (the groups of 1024 starts, the
+    polished points, the completeness rounds' candidates); rows of a few dimensions go in chunks of one
+    size, so each function compiles once per search: Newton once on R and once on the deflated G."""
+    from fixedpoints import polish
+    rnn, hiddens = net2
+    functions = {"newton": polish.newton, "reduced_jacobians": polish.reduced_jacobians,
+                 "residual_norms": polish.residual_norms, "full_jacobians": polish.full_jacobians}
+    rows, chunked = [], polish.chunked
+    monkeypatch.setattr(polish, "chunked", lambda fn, n, *args: rows.append(n) or chunked(fn, n, *args))
+    for function in functions.values():
+        function.clear_cache()
+    FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, np.zeros((1, 2)), n_inits=1024)
+    assert min(rows) < 256 < max(rows)      # row counts below and above one chunk
+    compiled = {name: function._cache_size() for name, function in functions.items()}
+    assert compiled == {"newton": 2, "reduced_jacobians": 1, "residual_norms": 1, "full_jacobians": 1}
+
+
 def test_float64_polishes_a_float32_network_to_double_precision(net2):
     rnn, hiddens = net2
     u32, _ = FixedPointFinder(rnn, **QUIET).find_fixed_points(hiddens, n_inits=128)
