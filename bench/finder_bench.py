@@ -12,8 +12,11 @@ Cases:
 
 Prints a table of medians over ``--repeats`` with the points found and their index census. Whether
 those are all the fixed points is bench/finder_recall.py's question (an exhaustive float64 search).
+With ``--baseline REV`` the finder of git revision REV runs beside, cold and warm, on the same nets (its
+cold repeats alternate with ours), with the points it found and the ratios baseline / this revision.
 
     python bench/finder_bench.py --repeats 3
+    python bench/finder_bench.py --repeats 5 --skip-gru --baseline 3daa2c3
 """
 
 import argparse
@@ -23,8 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from baseline import baseline_tree  # noqa: E402
 
 
 def build(case: str, folder: str):
@@ -66,6 +73,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
     parser.add_argument("--skip-gru", action="store_true", help="only the 3-bit nets")
+    parser.add_argument("--baseline", default=None, help="git revision whose finder runs beside, cold and warm")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -77,12 +85,14 @@ def main():
     cases += [] if args.skip_gru else [("gru256", "GRU 256 units", 4096, "joint")]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
+        base_env = (dict(os.environ, PYTHONPATH=str(baseline_tree(args.baseline, Path(folder)) / "src"))
+                    if args.baseline else None)
         built = {}
         for case, label, n_inits, method in cases:
             if case not in built:
                 built[case] = build(case, folder)
             model_path, states_path = built[case]
-            cold, cached = [], []
+            cold, cached, base_cold = [], [], []
             child = [sys.executable, __file__, "--child", model_path, states_path, str(n_inits), "1", method]
             cache_env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(folder, f"cache_{case}_{method}"),
                              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
@@ -90,6 +100,9 @@ def main():
             for _ in range(args.repeats):
                 out = subprocess.run(child, capture_output=True, text=True, check=True).stdout
                 cold.append(json.loads(out))
+                if base_env:
+                    out = subprocess.run(child, capture_output=True, text=True, check=True, env=base_env).stdout
+                    base_cold.append(json.loads(out))
             subprocess.run(child, capture_output=True, text=True, check=True, env=cache_env)   # fills the cache
             for _ in range(args.repeats):
                 out = subprocess.run(child, capture_output=True, text=True, check=True, env=cache_env).stdout
@@ -99,12 +112,20 @@ def main():
                        cached=np.median([c["times"][0] for c in cached]),
                        warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
                        starts=warm["starts"])
+            if base_env:
+                base_warm = subprocess.run(child[:-2] + [str(args.repeats + 1), method], capture_output=True,
+                                           text=True, check=True, env=base_env).stdout
+                base_warm = json.loads(base_warm)
+                row.update(base_cold=np.median([c["times"][0] for c in base_cold]),
+                           base_warm=np.median(base_warm["times"][1:]), base_n=base_warm["n"])
             rows.append(row)
     print(f"{'case':<22}{'starts':>8}{'cold s':>9}{'cached s':>9}{'warm s':>9}{'points':>8}  census by index   "
-          f"slow")
+          f"slow" + ("  baseline: cold s  warm s  points  cold ×  warm ×" if args.baseline else ""))
     for r in rows:
         print(f"{r['label']:<22}{r['n_inits']:>8}{r['cold']:>9.2f}{r['cached']:>9.2f}{r['warm']:>9.2f}{r['n']:>8}  "
-              f"{str(r['census']):<17}{r['slow']:>5}")
+              f"{str(r['census']):<17}{r['slow']:>5}"
+              + (f"{r['base_cold']:>18.2f}{r['base_warm']:>8.2f}{r['base_n']:>8}{r['base_cold'] / r['cold']:>8.2f}"
+                 f"{r['base_warm'] / r['warm']:>8.2f}" if args.baseline else ""))
 
 
 if __name__ == "__main__":
