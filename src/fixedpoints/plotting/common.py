@@ -70,6 +70,7 @@ class NotebookFigure(Figure):
         with matplotlib.rc_context(PAPER_STYLE):
             return _png_bytes(self, DPI)
 
+
 def index_color(k: int) -> str:
     """Colour of a saddle of index ``k`` ≥ 1 (grey for index 0 that is not stable, |λ| = 1)."""
     return MARGINAL_COLOR if k < 1 else INDEX_COLORS[(k - 1) % len(INDEX_COLORS)]
@@ -92,6 +93,7 @@ def plot_message(message: str, title: str | None = None, figsize=(5.0, 3.6)) -> 
     if title:
         ax.set_title(title)
     return fig
+
 
 _METADATA = {
     "png": {"Software": None},
