@@ -85,10 +85,14 @@ def init_state(x_Gxgxd, done_Gxg, lr_init, patience: int, window: int) -> GroupS
         n_iters=jnp.zeros((G, g), jnp.int32), done=done_Gxg)
 
 
+SMALL_STATE = 64
+"""States of up to this many dimensions are cheap to pad: batches of them are at least 256 rows (`bucket`)."""
+
+
 def bucket(n: int, d: int = 1) -> int:
-    """Padded batch size, a power of two (at least 256 for states of up to 64 dimensions, where the
-    padding costs little), so that few shapes are ever compiled."""
-    return max(256 if d <= 64 else 8, 1 << (int(n) - 1).bit_length())
+    """Padded batch size, a power of two (at least 256 for states of up to `SMALL_STATE` dimensions, where
+    the padding costs little), so that few shapes are ever compiled."""
+    return max(256 if d <= SMALL_STATE else 8, 1 << (int(n) - 1).bit_length())
 
 
 def slide_sorted_window(sorted_w, oldest, newest):

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .fixed_points import single_thread_blas
-from .optimization import bucket
+from .optimization import SMALL_STATE, bucket
 
 MEMORY_BUDGET = 2 ** 28
 """Bytes of Jacobians held at once by Newton and the Jacobian passes (chunks are sized to it)."""
@@ -128,14 +128,14 @@ def chunked(fn: Callable, n: int, chunk: int, *arrays):
 
 def chunk_rows(d: int) -> int:
     """Rows per chunk of the polishing stages: so that the Jacobians of a chunk ([rows, d, d] float64, a few
-    copies) fit the budget, and for d ≤ 64 the smallest `bucket`, 256 rows, whatever the number of rows.
+    copies) fit the budget, and for d ≤ `SMALL_STATE` (64) the smallest `bucket`, 256 rows, whatever the number of rows.
 
     These stages call the same functions with 7 to 1024 rows, and `chunked` pads each call to a whole
     chunk: with one chunk size each function compiles once per search (with the power of two above each
     call's rows, a cold search of a 3-bit LSTM compiled Newton three times and the reduced Jacobians and
     residuals twice: about 1 s of its 4.9 s of XLA).
     """
-    return bucket(1, d) if d <= 64 else max(1, MEMORY_BUDGET // (16 * d * d))
+    return bucket(1, d) if d <= SMALL_STATE else max(1, MEMORY_BUDGET // (16 * d * d))
 
 
 def singular_values(jacobians_nxkxk: np.ndarray) -> np.ndarray:
