@@ -69,6 +69,11 @@ def run_once(model_path: str, states_path: str, n_inits: int, repeats: int, meth
     return dict(times=times, **result)
 
 
+def run_child(command: list[str], env: dict | None = None) -> dict:
+    """The result of `run_once` in a fresh process (``env``: its environment, e.g. a baseline's PYTHONPATH)."""
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="repeats per case (default: %(default)s)")
@@ -92,30 +97,24 @@ def main():
             if case not in built:
                 built[case] = build(case, folder)
             model_path, states_path = built[case]
-            cold, cached, base_cold = [], [], []
+            cold, base_cold = [], []
             child = [sys.executable, __file__, "--child", model_path, states_path, str(n_inits), "1", method]
             cache_env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=os.path.join(folder, f"cache_{case}_{method}"),
                              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                              JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
             for _ in range(args.repeats):
-                out = subprocess.run(child, capture_output=True, text=True, check=True).stdout
-                cold.append(json.loads(out))
+                cold.append(run_child(child))
                 if base_env:
-                    out = subprocess.run(child, capture_output=True, text=True, check=True, env=base_env).stdout
-                    base_cold.append(json.loads(out))
-            subprocess.run(child, capture_output=True, text=True, check=True, env=cache_env)   # fills the cache
-            for _ in range(args.repeats):
-                out = subprocess.run(child, capture_output=True, text=True, check=True, env=cache_env).stdout
-                cached.append(json.loads(out))
+                    base_cold.append(run_child(child, base_env))
+            run_child(child, cache_env)   # fills the cache
+            cached = [run_child(child, cache_env) for _ in range(args.repeats)]
             warm = run_once(model_path, states_path, n_inits, args.repeats + 1, method)
             row = dict(label=label, n_inits=n_inits, cold=np.median([c["times"][0] for c in cold]),
                        cached=np.median([c["times"][0] for c in cached]),
                        warm=np.median(warm["times"][1:]), n=warm["n"], census=warm["census"], slow=warm["slow"],
                        starts=warm["starts"])
             if base_env:
-                base_warm = subprocess.run(child[:-2] + [str(args.repeats + 1), method], capture_output=True,
-                                           text=True, check=True, env=base_env).stdout
-                base_warm = json.loads(base_warm)
+                base_warm = run_child(child[:-2] + [str(args.repeats + 1), method], base_env)
                 row.update(base_cold=np.median([c["times"][0] for c in base_cold]),
                            base_warm=np.median(base_warm["times"][1:]), base_n=base_warm["n"])
             rows.append(row)
