@@ -1,5 +1,6 @@
 """FixedPointFinder against systems whose fixed points are known on paper, and on trained networks."""
 
+import functools
 import itertools
 
 import jax.numpy as jnp
@@ -262,14 +263,18 @@ def test_progress_goes_to_stderr_every_n_iters(capsys):
 
 # -- trained networks -------------------------------------------------------------------------------
 
+@functools.cache
 def trained_net(rnn_type, n_bits, n_hidden, seed):
-    """A network trained on the FlipFlop task with the seed's settings, and its test trajectories."""
+    """A network trained on the FlipFlop task with the seed's settings, and its test trajectories (trained
+    once per session and shared by the tests that ask for the same one: read-only)."""
     gen = FlipFlopData(n_bits=n_bits, n_time=64, p=0.5, random_seed=seed)
     train_data, valid_data, test_data = (gen.generate_data(k) for k in (512, 128, 128))
     rnn, history = train(RNN.init(rnn_type, n_bits, n_hidden, n_bits, seed=seed), train_data, valid_data,
                          seed=seed, verbose=False)
     _, hiddens = rnn(test_data["inputs"])
-    return rnn, history, np.asarray(hiddens)
+    hiddens = np.asarray(hiddens)
+    hiddens.flags.writeable = False
+    return rnn, history, hiddens
 
 
 @pytest.fixture(scope="module")
@@ -394,12 +399,12 @@ def test_trained_gated_nets_give_what_an_exhaustive_search_of_the_cell_equation_
     radius = np.array([np.max(np.abs(np.linalg.eigvals(full_jacobian(rnn_type, p, roots[j])))) for j in nearest])
     np.testing.assert_array_equal(unique.is_stable, radius < 1)
     np.testing.assert_allclose(np.abs(unique.eigval_J_xstar[:, 0]), radius, rtol=1e-3)
-    # and a long simulation of the network from each attractor, perturbed, comes back to it
+    # and a long simulation of the network (its own compiled time loop) from each attractor, perturbed,
+    # comes back to it
     attractors = unique.xstar[unique.is_stable].astype(np.float32)
     x = attractors + 1e-3 * np.random.default_rng(0).normal(size=attractors.shape).astype(np.float32)
-    for _ in range(3000):
-        x = np.asarray(rnn.step(jnp.asarray(x), jnp.zeros((len(x), 3))))
-    assert np.max(np.abs(x - attractors)) < 1e-3
+    _, states = rnn(np.zeros((len(x), 3000, 3), np.float32), hidden=x)
+    assert np.max(np.abs(np.asarray(states[:, -1]) - attractors)) < 1e-3
 
 
 def test_isolated_points_do_not_depend_on_the_starts():
