@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
@@ -75,6 +76,31 @@ def run_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 60
     """Run snakemake in ``workdir`` to the end; returns the finished process (stdout, stderr as text)."""
     return subprocess.run(snakemake_command(*args, cores=cores, timeout_s=timeout_s), cwd=workdir,
                           env=snakemake_env(), capture_output=True, text=True)
+
+
+def run_snakemake_many(workdirs: list[Path], *args: str, cores: int = 1, workers: int = 2,
+                       timeout_s: int = 600) -> list[subprocess.CompletedProcess]:
+    """``snakemake --cores N args…`` in each of ``workdirs``, ``workers`` at a time, each run forked from an
+    interpreter that imported Snakemake once (tests/snakemake_forks.py): for the many short runs that only
+    parse the workflow. Returns the finished runs in the order of ``workdirs`` (stdout, stderr as text)."""
+    command = ["--cores", str(cores), *args]
+    jobs = [{"cwd": str(w), "args": command, "stdout": str(w / "snakemake.stdout"),
+             "stderr": str(w / "snakemake.stderr")} for w in workdirs]
+
+    def serve(share: list[dict]) -> list[int]:
+        server = subprocess.run([sys.executable, str(REPO / "tests" / "snakemake_forks.py")], env=snakemake_env(),
+                                input="".join(json.dumps(job) + "\n" for job in share), capture_output=True,
+                                text=True, timeout=timeout_s)
+        assert server.returncode == 0, server.stderr[-3000:]
+        return [json.loads(line)["returncode"] for line in server.stdout.splitlines()]
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        shares = [jobs[i::workers] for i in range(workers)]
+        codes = [None] * len(jobs)
+        for i, returned in enumerate(pool.map(serve, shares)):
+            codes[i::workers] = returned
+    return [subprocess.CompletedProcess(["snakemake", *command], code, Path(job["stdout"]).read_text(),
+                                        Path(job["stderr"]).read_text()) for job, code in zip(jobs, codes)]
 
 
 def start_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 600) -> subprocess.Popen:

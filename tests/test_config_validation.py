@@ -10,12 +10,11 @@ under results/.
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 
-from reliability_support import REPO, fast_config, make_workdir, run_snakemake
+from reliability_support import REPO, fast_config, make_workdir, run_snakemake, run_snakemake_many
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]
 
@@ -119,16 +118,11 @@ FILE_CASES = [
 
 
 def run_cases(root, prepares: dict) -> dict:
-    """Run snakemake (not a dry run) in the workdir ``prepare(folder)`` makes, for each case, two at a
-    time (each is a few seconds of Snakemake start-up): ``{name: (workdir, result)}``."""
-
-    def run(index, prepare):
-        workdir = prepare(root / f"case{index}")
-        return workdir, run_snakemake(workdir, cores=1, timeout_s=120)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(run, i, prepare) for i, (name, prepare) in enumerate(prepares.items())}
-        return {name: future.result() for name, future in futures.items()}
+    """Run snakemake (not a dry run) in the workdir ``prepare(folder)`` makes, for each case (each run forked
+    from one import of Snakemake, two at a time): ``{name: (workdir, result)}``."""
+    workdirs = [prepare(root / f"case{index}") for index, prepare in enumerate(prepares.values())]
+    results = run_snakemake_many(workdirs, cores=1, timeout_s=300)
+    return dict(zip(prepares, zip(workdirs, results)))
 
 
 def with_config_file(change):
