@@ -66,10 +66,11 @@ def snakemake_env() -> dict:
     return env
 
 
-def snakemake_command(*args: str, cores: int = 2, timeout_s: int = 600) -> list[str]:
-    """``snakemake --cores N args…`` under ``timeout -k`` (a hung sweep fails the test, never the suite)."""
-    return ["timeout", "-k", "10", str(timeout_s), sys.executable, "-m", "snakemake", "--cores", str(cores),
-            *args]
+def snakemake_command(*args: str, cores: int | None = 2, timeout_s: int = 600) -> list[str]:
+    """``snakemake --cores N args…`` under ``timeout -k`` (a hung sweep fails the test, never the suite);
+    no ``--cores`` for ``cores=None`` (a profile's executor decides, e.g. Slurm's)."""
+    return ["timeout", "-k", "10", str(timeout_s), sys.executable, "-m", "snakemake",
+            *(["--cores", str(cores)] if cores is not None else []), *args]
 
 
 def run_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 600) -> subprocess.CompletedProcess:
@@ -103,8 +104,9 @@ def run_snakemake_many(workdirs: list[Path], *args: str, cores: int = 1, workers
                                         Path(job["stderr"]).read_text()) for job, code in zip(jobs, codes)]
 
 
-def start_snakemake(workdir: Path, *args: str, cores: int = 2, timeout_s: int = 600) -> subprocess.Popen:
-    """Start snakemake in ``workdir`` in a process group of its own (so the whole tree can be killed)."""
+def start_snakemake(workdir: Path, *args: str, cores: int | None = 2, timeout_s: int = 600) -> subprocess.Popen:
+    """Start snakemake in ``workdir`` in a process group of its own (so the whole tree can be killed); its
+    stdout and stderr go to ``workdir/snakemake_outer.log``."""
     log = open(workdir / "snakemake_outer.log", "w")
     return subprocess.Popen(snakemake_command(*args, cores=cores, timeout_s=timeout_s), cwd=workdir,
                             env=snakemake_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

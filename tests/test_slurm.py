@@ -6,17 +6,15 @@ without it they wait forever); ``.ci/slurm_cluster.sh up`` brings a single-node 
 machine as root. Without one the test is skipped, saying why.
 """
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from reliability_support import assert_same_outputs, make_workdir, result_files
+from reliability_support import assert_same_outputs, make_workdir, result_files, start_snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -56,18 +54,9 @@ def workdir(path: Path, runs_per_job: int) -> Path:
     return make_workdir(path, {**yaml.safe_load(TINY_CONFIG.read_text()), "runs_per_job": runs_per_job})
 
 
-def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
-    """Start ``snakemake ARGS`` in ``cwd`` under ``timeout -k``; stdout and stderr go to
-    ``cwd/snakemake.out``."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    command = ["timeout", "-k", "10", str(SWEEP_TIMEOUT_S), sys.executable, "-m", "snakemake", *args]
-    with open(cwd / "snakemake.out", "w") as out:
-        return subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 def finish(run: subprocess.Popen, cwd: Path) -> tuple[int, str]:
     """Wait for a run of `start_snakemake` in ``cwd`` (``timeout`` ends it); its exit status and output."""
-    return run.wait(), (cwd / "snakemake.out").read_text()
+    return run.wait(), (cwd / "snakemake_outer.log").read_text()
 
 
 def succeeded(returncode: int, output: str, what: str) -> str:
@@ -92,7 +81,8 @@ def cluster_sweeps(tmp_path_factory):
     for runs_per_job in RUNS_PER_JOB:
         cluster = workdir(tmp_path_factory.mktemp(f"slurm{runs_per_job}"), runs_per_job)
         started[runs_per_job] = cluster, start_snakemake(cluster, "--workflow-profile", "workflow/profiles/slurm",
-                                                         "--slurm-init-seconds-before-status-checks", "5")
+                                                         "--slurm-init-seconds-before-status-checks", "5",
+                                                         cores=None, timeout_s=SWEEP_TIMEOUT_S)
     sweeps = {}
     for runs_per_job, (cluster, run) in started.items():
         status, output = finish(run, cluster)
