@@ -12,7 +12,8 @@ as exclusive wall-clock seconds (time inside a nested phase counts only for the 
   compilation cache), from ``jax.monitoring``'s duration events; also the number of programs compiled,
   and the persistent cache's hits and misses;
 * ``io``: opening, reading, writing and closing HDF5 files (h5py);
-* ``render``: ``Figure.savefig`` (drawing a figure into PNG/PDF and writing the file);
+* ``render``: drawing a figure: into PNG bytes (``fixedpoints.plotting.common._png_bytes``), or into a PDF
+  (``Figure.savefig``) and writing the file;
 * ``compute``: the rest of the script's time in this process.
 
 It writes OUT.json: those seconds, ``inproc_s`` (from this wrapper's first line to the end of ``main``),
@@ -69,7 +70,8 @@ patched = set()
 
 
 def instrument(module_name: str) -> None:
-    """Wrap h5py's file and dataset access, matplotlib's savefig and JAX's compile events once imported."""
+    """Wrap h5py's file and dataset access, matplotlib's savefig, the project's PNG drawing and JAX's compile
+    events once imported."""
     if module_name == "h5py" and "h5py" not in patched:
         import h5py
         patched.add("h5py")
@@ -81,6 +83,10 @@ def instrument(module_name: str) -> None:
         from matplotlib.figure import Figure
         patched.add("mpl")
         Figure.savefig = timed("render", Figure.savefig)
+    elif module_name == "fixedpoints.plotting.common" and "png" not in patched:
+        from fixedpoints.plotting import common
+        patched.add("png")
+        common._png_bytes = timed("render", common._png_bytes)      # a PNG is drawn without savefig
     elif module_name == "jax" and "jax" not in patched:
         from jax import monitoring
         patched.add("jax")
@@ -109,7 +115,7 @@ _find_and_load_timed = _bootstrap._find_and_load
 
 def find_and_load(name, import_):
     module = _find_and_load_timed(name, import_)
-    if name in ("h5py", "matplotlib.figure", "jax"):
+    if name in ("h5py", "matplotlib.figure", "jax", "fixedpoints.plotting.common"):
         instrument(name)
     return module
 
