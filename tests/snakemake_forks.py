@@ -28,7 +28,10 @@ def run_in_child(job: dict) -> int:
         snakemake.cli.main(job["args"])
         return 0
     except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr)      # sys.exit("message"): printed and status 1, as the interpreter does
+        return 1
     except BaseException:
         traceback.print_exc()
         return 1
