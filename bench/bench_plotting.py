@@ -17,7 +17,7 @@ the configurations interleaved so that a change of machine load hits all of them
 With ``--baseline REV`` the same script of git revision REV (its ``src/`` and ``plot_run.py``,
 extracted with ``git archive``) runs beside, with the same 2 and 4 PNGs, and the ratios are printed.
 
-    python bench/bench_plotting.py [--repeats 5] [--baseline 1003fb5]
+    python bench/bench_plotting.py [--repeats 5] [--baseline 1003fb5] [--sizes 2:3 3:4 4:6 5:7]
 """
 
 from __future__ import annotations
@@ -84,7 +84,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="repeats per configuration (the median is printed)")
     parser.add_argument("--baseline", default=None, help="git revision whose plot_run.py runs beside (2 PNGs)")
+    parser.add_argument("--sizes", nargs="+", default=[f"{n}:{d}" for n, d in SIZES], metavar="BITS:UNITS",
+                        help="task sizes to draw, N bits : d hidden units (default: the default sweep's)")
     args = parser.parse_args()
+    sizes = [tuple(int(part) for part in size.split(":")) for size in args.sizes]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         configs = {}
@@ -100,7 +103,7 @@ def main() -> None:
               + ("  baseline/script: 2 PNG, 4 PNG" if args.baseline else ""))
         print(f"{'':>16} CPU seconds, medians of {args.repeats}; library: wall seconds in this process")
         imports = [sys.executable, "-c", "import fixedpoints.plotting, fixedpoints.fixed_points"]
-        for n_bits, n_hidden in SIZES:
+        for n_bits, n_hidden in sizes:
             folder = tmp / f"{n_bits}bit"
             folder.mkdir()
             model, fixed_points = write_run(folder, n_bits, n_hidden)

@@ -74,6 +74,17 @@ def data_of(line, dims):
     return np.column_stack(line.get_data_3d() if dims == 3 else line.get_data())
 
 
+def pieces(lines, dims):
+    """The paths [n_i, dims] of one or more lines drawn as pieces with NaN rows between them, in order."""
+    out = []
+    for line in lines:
+        data = data_of(line, dims)
+        gaps = np.flatnonzero(np.isnan(data).any(axis=1))
+        finite = (chunk[~np.isnan(chunk).any(axis=1)] for chunk in np.split(data, gaps))
+        out += [piece for piece in finite if len(piece)]
+    return out
+
+
 def match_signs(got, expected):
     """Flip the sign of each column of ``expected`` to agree with ``got`` (PCA axes have no sign)."""
     signs = np.sign(np.sum(got * expected, axis=0))
@@ -114,13 +125,17 @@ def test_fixed_point_figure_content(dims):
     np.testing.assert_allclose(got, match_signs(got, expected), atol=1e-8)
 
     # one segment per unstable direction, centred on its saddle, along the projected unit axis
-    segments = artists(fig, "unstable_mode")
+    # (one line per saddle index in its colour: k segments for each of the C(d,k)·2^(d−k) saddles)
+    lines = artists(fig, "unstable_mode")
+    assert {line.get_color(): len(pieces([line], dims)) for line in lines} == {
+        plotting.index_color(k): k * math.comb(d, k) * 2 ** (d - k) for k in range(1, d + 1)}
+    segments = pieces(lines, dims)
     assert len(segments) == d * 3 ** (d - 1) == int(np.sum(fps.n_unstable))
     saddle_xy = pca_projection(traj, fps.xstar[~fps.is_stable], dims)
     axes_xy = pca_projection(traj, np.eye(d), dims) - pca_projection(traj, np.zeros((1, d)), dims)
     signs = np.sign(np.sum(got * expected, axis=0))
-    for seg in segments:
-        ends = data_of(seg, dims)
+    for ends in segments:
+        assert len(ends) == 2
         mid, half = ends.mean(axis=0), (ends[1] - ends[0]) / 2
         distance = np.min(np.linalg.norm(saddle_xy * signs - mid, axis=1))
         assert distance < 1e-8
@@ -155,9 +170,9 @@ def test_complex_pair_gives_two_segments_spanning_its_plane():
                                 is_stable=np.array([False]), n_unstable=np.array([2]))
     traj = closed_form_trajectories(2)
     fig = plotting.plot_fixed_points_2d(fps, traj)
-    segments = artists(fig, "unstable_mode")
+    segments = pieces(artists(fig, "unstable_mode"), 2)
     assert len(segments) == 2
-    directions = np.array([np.diff(data_of(s, 2), axis=0)[0] for s in segments])
+    directions = np.array([np.diff(s, axis=0)[0] for s in segments])
     assert abs(np.linalg.det(directions)) > 1e-3 * np.prod(np.linalg.norm(directions, axis=1))
 
 
@@ -178,7 +193,7 @@ def test_two_state_network_2d_works_and_3d_says_why_skipped():
     fps, traj = closed_form_fixed_points(d), closed_form_trajectories(d)
     fig2 = plotting.plot_fixed_points_2d(fps, traj)
     assert len(data_of(artists(fig2, "fixed_points:stable")[0], 2)) == 4
-    assert len(artists(fig2, "unstable_mode")) == d * 3 ** (d - 1)
+    assert len(pieces(artists(fig2, "unstable_mode"), 2)) == d * 3 ** (d - 1)
     fig3 = plotting.plot_fixed_points_3d(fps, traj, title="2-bit tanh seed 0: 4 stable / 9")
     (text,) = artists(fig3, "message")
     assert "3-D PCA skipped" in text.get_text() and "only 2 dimensions" in text.get_text()

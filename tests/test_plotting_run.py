@@ -15,7 +15,7 @@ from fixedpoints.fixed_points import FixedPoints
 from fixedpoints import plotting
 from fixedpoints.cli import run_script as run_script_main
 from fixedpoints.io import FileFormatError, load_model_arrays
-from test_plotting import artists, closed_form_fixed_points, closed_form_trajectories, data_of
+from test_plotting import artists, closed_form_fixed_points, closed_form_trajectories, data_of, pieces
 from reliability_support import edited
 
 SCRIPT = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "plot_run.py"
@@ -57,7 +57,7 @@ def test_plot_run_titles_counts_trials_and_views(tmp_path):
         assert fig.axes[0].get_title() == "2-bit tanh seed 7: 8 stable / 27"
         lines = artists(fig, "trajectory")
         assert len(lines) == 5 and len(data_of(lines[0], dims)) == hiddens.shape[1] - 3
-        assert len(artists(fig, "unstable_mode")) == 27
+        assert len(pieces(artists(fig, "unstable_mode"), dims)) == 27
     assert figures["readout"].get_suptitle() == "2-bit tanh seed 7: 8 stable / 27"
     figures = plotting.plot_run(model, fixed_points, trials=100, title="3bit tanh seed 7", views=["pca_2d"])
     assert list(figures) == ["pca_2d"]

@@ -24,7 +24,7 @@ from fixedpoints.topology import (COLUMNS, build_graph, census_text, graph_colum
                                   is_hypercube, load_graph, n_bit_index_counts, n_index1_edges, run_columns, run_graph,
                                   save_graph, skeleton_hash)
 from test_connections import decoupled_fixed_points, decoupled_step, ghost_fixed_points, ghost_step, tanh_root
-from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection
+from test_plotting import artists, closed_form_trajectories, match_signs, pca_projection, pieces
 from reliability_support import edited
 
 
@@ -325,7 +325,7 @@ def test_graph_figure_draws_nodes_at_their_projected_positions_and_branches_alon
     traj = closed_form_trajectories(3)
     fig = plot_graph(graph, traj, trials=5)
     assert len(artists(fig, "trajectory")) == 5
-    branch_lines = artists(fig, "branch_path")
+    branch_lines = pieces(artists(fig, "branch_path"), 2)
     assert len(branch_lines) == len(graph.graph["branches"].saddle) == 54
     fps = decoupled_fixed_points(2.0, 3)
     (attractor_markers,) = artists(fig, "node:attractor")
@@ -336,7 +336,7 @@ def test_graph_figure_draws_nodes_at_their_projected_positions_and_branches_alon
         (markers,) = artists(fig, f"node:index{k}")
         assert len(markers.get_xdata()) == count
     # a branch line runs from its first to its last path point, projected the same way
-    first = np.column_stack(branch_lines[0].get_data())
+    first = branch_lines[0]
     path = graph.graph["branches"].path[0, : graph.graph["branches"].path_length[0]]
     np.testing.assert_allclose(first, match_signs(first, pca_projection(traj, path, 2)), atol=1e-9)
     labels = [line for t in artists(fig, "pattern") for line in t.get_text().split("\n")]   # stacked ones too

@@ -5,7 +5,8 @@ fitted on every finite state of the trajectories [trials, time, d], z = (x − m
 first two principal axes. Nodes sit at their projected positions (attractors filled black and
 labelled with the output bit pattern they hold, saddles open circles coloured by index, slow
 points grey crosses) and every branch is drawn along its computed path, in the colour of the saddle
-it leaves. Artists carry gids: ``"trajectory"``, ``"branch_path"`` (one line per branch),
+it leaves. Artists carry gids: ``"trajectory"``, ``"branch_path"`` (one line per saddle index, its
+branches separated by NaN rows),
 ``"node:attractor"``, ``"node:index{k}"``, ``"node:marginal"``, ``"node:slow"`` (markers),
 ``"pattern"`` (one text per attractor), ``"message"``.
 
@@ -73,10 +74,10 @@ def plot_graph(graph, state_traj, *, projection: Projection | None = None, reado
     nodes = dict(graph.nodes(data=True))
     branches = graph.graph.get("branches")
     if branches is not None and len(branches.saddle):
-        for row in range(len(branches.saddle)):
-            view.line(branches.path[row, : branches.path_length[row]],
-                      color=index_color(nodes[int(branches.saddle[row])]["index"]), linewidth=0.9, alpha=0.8,
-                      gid="branch_path", zorder=2)
+        rows = range(len(branches.saddle))
+        view.paths([branches.path[row, : branches.path_length[row]] for row in rows],
+                   [index_color(nodes[int(branches.saddle[row])]["index"]) for row in rows], linewidth=0.9,
+                   alpha=0.8, gid="branch_path", zorder=2)
         view.legend["branch"] = Line2D([], [], color="0.3", linewidth=0.9, label="branches (by saddle index)")
     groups = [("attractor", "attractor", STABLE_COLOR, "o", "full")]
     groups += [(f"index{k}", f"saddle, index {k}", index_color(k), "o", "none")

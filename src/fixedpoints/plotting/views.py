@@ -7,7 +7,8 @@ so one drawing code serves both. Every artist is drawn in view coordinates:
 * trajectories (context): thin light lines, one per trial, under everything else;
 * unstable directions: a segment x* ± ℓ·v through each saddle per unstable eigenvector v (unit
   length in the state; for a complex pair λ, λ̄: Re v and Im v, which span the unstable plane),
-  coloured by the saddle's index; its projected length shows how much of v lies in the view;
+  coloured by the saddle's index; its projected length shows how much of v lies in the view; the
+  segments of one colour are one line, NaN rows between them (`StateSpaceAxes.paths`);
 * fixed points on top: stable ones filled black circles, saddles open circles coloured by their
   index (the number of eigenvalues |λ| > 1 of J = ∂F/∂x at x*), marginal ones grey;
 * slow points (the finder's ``slow`` group: slow or not isolated, never counted) small open grey
@@ -18,7 +19,8 @@ so one drawing code serves both. Every artist is drawn in view coordinates:
   the view's extent of each other share one label, a stack of patterns beside them, towards the
   middle of the view.
 
-The artists carry gids: ``"trajectory"``, ``"unstable_mode"``, ``"fixed_points:stable"``,
+The artists carry gids: ``"trajectory"`` (one line per trial), ``"unstable_mode"`` (one line per saddle
+index), ``"fixed_points:stable"``,
 ``"fixed_points:index{k}"``, ``"slow_points"``, ``"pattern"`` (one text per label),
 ``"message"``.
 """
@@ -180,6 +182,21 @@ class StateSpaceAxes:
         self.ax.add_line(line)
         return line
 
+    def paths(self, paths: Sequence[np.ndarray], colors: Sequence[str], **kwargs) -> None:
+        """Add each path [n_i, d] in its colour: one line per colour, a NaN row (a gap) between its paths.
+
+        One line of many pieces draws several times faster than as many lines: a view of a 4-bit net has
+        108 unstable directions (N·3^(N−1) for N bits), which as single lines took a quarter of the
+        drawing. Where paths of one colour overlap, the overlap is drawn once (under ``alpha`` < 1 it is
+        no darker).
+        """
+        by_color: dict[str, list[np.ndarray]] = {}
+        for path, color in zip(paths, colors):
+            by_color.setdefault(color, []).append(np.asarray(path, np.float64))
+        for color, pieces in by_color.items():
+            gap = np.full((1, pieces[0].shape[1]), np.nan)
+            self.line(np.concatenate([row for piece in pieces for row in (piece, gap)][:-1]), color=color, **kwargs)
+
     def trajectories(self, traj_bxtxd: np.ndarray, trials: Sequence[int], start_time: int) -> None:
         for i, trial in enumerate(trials):
             line = self.line(traj_bxtxd[trial, start_time:], color=TRAJECTORY_COLOR, linewidth=0.5, alpha=0.8,
@@ -194,12 +211,12 @@ class StateSpaceAxes:
         if not len(xstar):
             return
         stable, n_unstable = arrays["is_stable"], arrays["n_unstable"]
-        mode_colors = []
+        segments, mode_colors = [], []
         for i in np.flatnonzero(~stable):
             for v in unstable_directions(arrays["eigval_J_xstar"][i], arrays["eigvec_J_xstar"][i], n_unstable[i]):
-                self.line(np.stack([xstar[i] - mode_length * v, xstar[i] + mode_length * v]),
-                          color=index_color(n_unstable[i]), linewidth=1.0, gid="unstable_mode", zorder=2)
+                segments.append(np.stack([xstar[i] - mode_length * v, xstar[i] + mode_length * v]))
                 mode_colors.append(index_color(n_unstable[i]))
+        self.paths(segments, mode_colors, linewidth=1.0, gid="unstable_mode", zorder=2)
         groups = [(f"index{k}", ~stable & (n_unstable == k), index_color(k), "none", 5.5)
                   for k in sorted(set(n_unstable[~stable].tolist()), reverse=True)]
         groups.append(("stable", stable, STABLE_COLOR, "full", 6.0))
