@@ -185,17 +185,17 @@ class StateSpaceAxes:
     def paths(self, paths: Sequence[np.ndarray], colors: Sequence[str], **kwargs) -> None:
         """Add each path [n_i, d] in its colour: one line per colour, a NaN row (a gap) between its paths.
 
-        One line of many pieces draws several times faster than as many lines: a view of a 4-bit net has
-        108 unstable directions (N·3^(N−1) for N bits), which as single lines took a quarter of the
-        drawing. Where paths of one colour overlap, the overlap is drawn once (under ``alpha`` < 1 it is
-        no darker).
+        One line of many pieces costs far less to make and draw than as many lines: a view of a 4-bit net
+        has 108 unstable directions (N·3^(N−1) for N bits), which as lines of their own took about a
+        quarter of the drawing. Where paths of one colour overlap, the overlap is drawn once (under
+        ``alpha`` < 1 it is no darker).
         """
         by_color: dict[str, list[np.ndarray]] = {}
         for path, color in zip(paths, colors):
             by_color.setdefault(color, []).append(np.asarray(path, np.float64))
         for color, pieces in by_color.items():
             gap = np.full((1, pieces[0].shape[1]), np.nan)
-            self.line(np.concatenate([row for piece in pieces for row in (piece, gap)][:-1]), color=color, **kwargs)
+            self.line(np.concatenate([part for piece in pieces for part in (piece, gap)][:-1]), color=color, **kwargs)
 
     def trajectories(self, traj_bxtxd: np.ndarray, trials: Sequence[int], start_time: int) -> None:
         for i, trial in enumerate(trials):
