@@ -325,6 +325,7 @@ def test_graph_figure_draws_nodes_at_their_projected_positions_and_branches_alon
     traj = closed_form_trajectories(3)
     fig = plot_graph(graph, traj, trials=5)
     assert len(artists(fig, "trajectory")) == 5
+    assert len(artists(fig, "branch_path")) == 3                  # one line per saddle index, its branches as pieces
     branch_lines = pieces(artists(fig, "branch_path"), 2)
     assert len(branch_lines) == len(graph.graph["branches"].saddle) == 54
     fps = decoupled_fixed_points(2.0, 3)
