@@ -99,21 +99,20 @@ def init_params(rnn_type: str, key: jax.Array, n_inputs: int, n_hidden: int, n_o
     m, n = n_inputs, n_hidden
     k1, k2, k3, k4 = jax.random.split(key, 4)
     if rnn_type == "tanh":
-        w_ih, w_hh, w_out = _standard_normals([k1, k2, k3], [(m, n), (n, n), (n, n_outputs)])
-        params = {"w_ih": w_ih * 0.1, "w_hh": w_hh * 0.5, "b_h": jnp.zeros(n)}
+        keys = {"w_ih": k1, "w_hh": k2}
+        biases = {"b_h": 0.0}
     elif rnn_type == "gru":
         k5, k6, _, _ = jax.random.split(k4, 4)
-        *weights, w_out = _standard_normals([k1, k2, k3, k4, k5, k6, k3], [(m, n), (n, n)] * 3 + [(n, n_outputs)])
-        names = ("w_ir", "w_hr", "w_iz", "w_hz", "w_in", "w_hn")
-        params = {name: w * (0.1 if name.startswith("w_i") else 0.5) for name, w in zip(names, weights)}
-        params.update(b_r=jnp.zeros(n), b_z=jnp.zeros(n), b_n=jnp.zeros(n))
+        keys = {"w_ir": k1, "w_hr": k2, "w_iz": k3, "w_hz": k4, "w_in": k5, "w_hn": k6}
+        biases = {"b_r": 0.0, "b_z": 0.0, "b_n": 0.0}
     else:
-        *weights, w_out = _standard_normals([*jax.random.split(k1, 8), k3], [(m, n), (n, n)] * 4 + [(n, n_outputs)])
-        params = {}
-        for j, g in enumerate("ifgo"):
-            params[f"w_i{g}"] = weights[2 * j] * 0.1
-            params[f"w_h{g}"] = weights[2 * j + 1] * 0.5
-            params[f"b_{g}"] = jnp.ones(n) if g == "f" else jnp.zeros(n)
+        keys = dict(zip((f"w_{side}{g}" for g in "ifgo" for side in "ih"), jax.random.split(k1, 8)))
+        biases = {f"b_{g}": 1.0 if g == "f" else 0.0 for g in "ifgo"}
+    # input weights w_i* [m, n] at scale 0.1, recurrent weights w_h* [n, n] at 0.5; w_out from k3
+    shapes = [(m, n) if name.startswith("w_i") else (n, n) for name in keys]
+    *weights, w_out = _standard_normals([*keys.values(), k3], [*shapes, (n, n_outputs)])
+    params = {name: w * (0.1 if name.startswith("w_i") else 0.5) for name, w in zip(keys, weights)}
+    params.update({name: jnp.full(n, value) for name, value in biases.items()})
     params["w_out"] = w_out * 0.1
     params["b_out"] = jnp.zeros(n_outputs)
     params["h0"] = jnp.zeros(state_size(rnn_type, n))
